@@ -1,0 +1,4 @@
+from .driveact_classes import (DRIVEACT_CSV_COLUMNS, DRIVEACT_MIDLEVEL_CLASSES,
+                               DRIVEACT_VIEWS)
+
+__all__ = ['DRIVEACT_CSV_COLUMNS', 'DRIVEACT_MIDLEVEL_CLASSES', 'DRIVEACT_VIEWS']
