@@ -1,1 +1,1 @@
-__all__ = []
+from .metrics import *  # noqa: F401,F403

@@ -1,1 +1,1 @@
-__all__ = []
+from .backbones import *  # noqa: F401,F403

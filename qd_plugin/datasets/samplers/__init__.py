@@ -1,1 +1,3 @@
-__all__ = []
+from .class_balanced_sampler import ClassBalancedSampler
+
+__all__ = ['ClassBalancedSampler']

@@ -1,1 +1,3 @@
-__all__ = []
+from .sample_chunk_frames import SampleChunkFrames
+
+__all__ = ['SampleChunkFrames']

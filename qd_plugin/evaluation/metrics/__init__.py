@@ -1,1 +1,3 @@
-__all__ = []
+from .class_accuracy_metric import ClassAccuracyMetric
+
+__all__ = ['ClassAccuracyMetric']

@@ -1,1 +1,3 @@
-__all__ = []
+from .mobilenet3d import MobileNet3D
+
+__all__ = ['MobileNet3D']
