@@ -12,10 +12,12 @@ import os.path as osp
 
 import torch
 
-from qd_plugin.converters import convert_efficient3dcnn_mobilenet
+from qd_plugin.converters import (convert_efficient3dcnn_mobilenet,
+                                  convert_kinetics_i3d_pytorch)
 
 CONVERTERS = {
     'efficient3dcnn': convert_efficient3dcnn_mobilenet,
+    'kinetics_i3d_pytorch': convert_kinetics_i3d_pytorch,
 }
 
 

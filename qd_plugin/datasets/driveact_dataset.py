@@ -1,4 +1,5 @@
 import csv
+import logging
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
@@ -166,7 +167,7 @@ class DriveActDataset(BaseActionDataset):
                             f'{error} (first used at {sample["ann_row"]})'
                         ) from None
                     print_log(f'skipping the chunks of {filename}: {error}',
-                              logger='current', level='WARNING')
+                              logger='current', level=logging.WARNING)
                     frames[filename] = None
         kept = []
         for sample in data_list:
@@ -183,7 +184,7 @@ class DriveActDataset(BaseActionDataset):
         if self.num_skipped:
             bad = sum(n is None for n in frames.values())
             print_log(f'skipped {self.num_skipped} chunks of {bad} bad videos',
-                      logger='current', level='WARNING')
+                      logger='current', level=logging.WARNING)
         if not kept:
             raise ValueError('no chunk of this split has a readable video')
         return kept

@@ -39,7 +39,7 @@ def count_video_frames(path: str) -> int:
         if num_frames == 0:
             raise CorruptVideoError(f'video has no frames: {path}')
         reader.get_batch([num_frames - 1])
-    except decord.DECORDError as error:
+    except (decord.DECORDError, RuntimeError) as error:
         raise CorruptVideoError(f'cannot decode video {path}: '
                                 f'{str(error).splitlines()[0]}') from None
     return num_frames

@@ -1,0 +1,91 @@
+import csv
+import os.path as osp
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import cv2
+import numpy as np
+import pytest
+from mmaction.utils import register_all_modules
+
+import qd_plugin  # noqa: F401
+
+# Configs and recognizers are built in the mmaction scope, as the Runner does.
+register_all_modules(init_default_scope=True)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = REPO_ROOT.parent / 'shared' / 'fixtures'
+HEADER = ('participant_id', 'file_id', 'annotation_id', 'frame_start',
+          'frame_end', 'activity', 'chunk_id')
+
+
+def write_video(path: Path, num_frames: int, size=(24, 32)) -> None:
+    """Write an mp4v video whose frame i is a flat grey of level 4 * i."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = size
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
+    for i in range(num_frames):
+        writer.write(np.full((height, width, 3), (4 * i) % 256, np.uint8))
+    writer.release()
+
+
+def write_split(path: Path, rows: Sequence[Dict], header=HEADER) -> None:
+    """Write a Drive&Act split CSV with the given rows."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=header, extrasaction='ignore')
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def chunk_row(file_id: str, start: int, end: int, activity: str,
+              annotation_id: int = 0, chunk_id: int = 0) -> Dict:
+    return dict(
+        participant_id=int(file_id.split('/')[0][2:]),
+        file_id=file_id,
+        annotation_id=annotation_id,
+        frame_start=start,
+        frame_end=end,
+        activity=activity,
+        chunk_id=chunk_id)
+
+
+@pytest.fixture
+def tiny_driveact(tmp_path) -> Dict:
+    """Two 60-frame recordings, split 0 of the inner_mirror view.
+
+    Returns a dict with ``ann_root``, ``video_root`` and the ``rows`` written
+    per subset.
+    """
+    video_root = tmp_path / 'videos'
+    ann_root = tmp_path / 'activities_3s'
+    files = ['vp1/run1_2018-05-29-14-02-47.ids_1',
+             'vp2/run1_2018-05-30-10-00-00.ids_1']
+    for file_id in files:
+        write_video(video_root / f'{file_id}.mp4', 60)
+    rows: Dict[str, List[Dict]] = {
+        'train': [
+            chunk_row(files[0], 0, 20, 'drinking', 0, 0),
+            chunk_row(files[0], 20, 40, 'drinking', 0, 1),
+            chunk_row(files[0], 40, 60, 'eating', 1, 0),
+        ],
+        'val': [chunk_row(files[1], 0, 30, 'eating', 2, 0)],
+        'test': [
+            chunk_row(files[1], 10, 30, 'drinking', 3, 0),
+            chunk_row(files[1], 30, 60, 'writing', 4, 0)
+        ],
+    }
+    for subset, subset_rows in rows.items():
+        write_split(
+            ann_root / 'inner_mirror' /
+            f'midlevel.chunks_90.split_0.{subset}.csv', subset_rows)
+    return dict(ann_root=str(ann_root), video_root=str(video_root), rows=rows)
+
+
+def split_path(ann_root: str, subset: str, view: str = 'inner_mirror',
+               split: int = 0) -> str:
+    return osp.join(ann_root, view,
+                    f'midlevel.chunks_90.split_{split}.{subset}.csv')

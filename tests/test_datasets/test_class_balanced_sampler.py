@@ -1,0 +1,65 @@
+from collections import Counter
+from unittest import mock
+
+import pytest
+
+from qd_plugin.datasets import ClassBalancedSampler
+
+
+class LabelledDataset:
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def get_data_info(self, idx):
+        return dict(label=self.labels[idx])
+
+
+IMBALANCED = LabelledDataset([0] * 90 + [1] * 9 + [2] * 1)
+
+
+def draw(sampler, epochs):
+    indices = []
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)
+        indices.extend(sampler)
+    return indices
+
+
+def test_classes_are_drawn_about_equally_often():
+    sampler = ClassBalancedSampler(IMBALANCED, seed=0)
+    assert len(sampler) == 100
+    labels = Counter(IMBALANCED.labels[i] for i in draw(sampler, 30))
+    for label in range(3):
+        assert labels[label] / 3000 == pytest.approx(1 / 3, abs=0.03)
+
+
+def test_same_seed_same_order_and_epochs_differ():
+    first = ClassBalancedSampler(IMBALANCED, seed=3)
+    second = ClassBalancedSampler(IMBALANCED, seed=3)
+    assert list(first) == list(second)
+    epoch0 = list(first)
+    first.set_epoch(1)
+    assert list(first) != epoch0
+
+
+def test_ranks_split_one_shared_draw():
+    whole = list(ClassBalancedSampler(IMBALANCED, seed=5))
+    per_rank = []
+    for rank in range(2):
+        with mock.patch(
+                'qd_plugin.datasets.samplers.class_balanced_sampler.'
+                'get_dist_info', return_value=(rank, 2)):
+            per_rank.append(list(ClassBalancedSampler(IMBALANCED, seed=5)))
+    assert [len(r) for r in per_rank] == [50, 50]
+    assert per_rank[0] == whole[0::2] and per_rank[1] == whole[1::2]
+
+
+def test_builds_from_config():
+    from mmengine.registry import DATA_SAMPLERS
+    sampler = DATA_SAMPLERS.build(
+        dict(type='ClassBalancedSampler', dataset=IMBALANCED, seed=0))
+    assert isinstance(sampler, ClassBalancedSampler)
