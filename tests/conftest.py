@@ -89,3 +89,38 @@ def split_path(ann_root: str, subset: str, view: str = 'inner_mirror',
                split: int = 0) -> str:
     return osp.join(ann_root, view,
                     f'midlevel.chunks_90.split_{split}.{subset}.csv')
+
+
+def shrink_pipeline(pipeline: List[Dict], clip_len: int = 4,
+                    size: int = 64) -> List[Dict]:
+    """The same pipeline with short clips and small frames, for fast tests."""
+    small = []
+    for step in pipeline:
+        step = dict(step)
+        if step['type'] == 'SampleChunkFrames':
+            step['clip_len'] = clip_len
+        elif step['type'] == 'Resize':
+            step['scale'] = (-1, size) if step.get(
+                'keep_ratio', True) else (size, size)
+        elif step['type'] == 'CenterCrop':
+            step['crop_size'] = size
+        small.append(step)
+    return small
+
+
+def tiny_config(config_path: str, data: Dict, work_dir: str):
+    """Load a config and point it at ``data`` with tiny, fast settings."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(REPO_ROOT / config_path))
+    cfg.work_dir = work_dir
+    cfg.train_cfg.max_epochs = 1
+    cfg.default_hooks.logger.interval = 1
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[name]
+        loader.batch_size = 2
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        loader.dataset.ann_root = data['ann_root']
+        loader.dataset.data_prefix = dict(video=data['video_root'])
+        loader.dataset.pipeline = shrink_pipeline(loader.dataset.pipeline)
+    return cfg

@@ -1,0 +1,45 @@
+"""tools/train.py and tools/test.py on the command line, as a user runs them."""
+import json
+import subprocess
+import sys
+
+from conftest import REPO_ROOT, tiny_config
+
+
+def run_tool(*args):
+    result = subprocess.run([sys.executable, *map(str, args)],
+                            capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_train_one_epoch_then_test(tiny_driveact, tmp_path):
+    work_dir = tmp_path / 'work'
+    cfg = tiny_config('configs/mbv3d_driveact.py', tiny_driveact, str(work_dir))
+    config_file = tmp_path / 'mbv3d_tiny.py'
+    cfg.dump(str(config_file))
+
+    train = run_tool(REPO_ROOT / 'tools' / 'train.py', config_file,
+                     '--work-dir', work_dir)
+    assert 'Epoch(train) [1][2/2]' in train.stderr + train.stdout
+    checkpoint = work_dir / 'epoch_1.pth'
+    assert checkpoint.is_file()
+
+    run_tool(REPO_ROOT / 'tools' / 'test.py', config_file, checkpoint,
+             '--work-dir', work_dir, '--dump', tmp_path / 'preds.pkl')
+    metrics = json.loads((work_dir / 'test_metrics.json').read_text())
+    assert set(metrics) == {'acc/mean_class_accuracy', 'acc/top1',
+                            'acc/top5'}
+    assert 0.0 <= metrics['acc/mean_class_accuracy'] <= 1.0
+    assert (tmp_path / 'preds.pkl').is_file()
+    assert list(work_dir.glob('*/per_class_accuracy.json'))
+    assert list(work_dir.glob('*/confusion_matrix.png'))
+
+
+def test_missing_checkpoint_is_named(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / 'tools' / 'test.py'),
+         str(REPO_ROOT / 'configs' / 'mbv3d_driveact.py'),
+         str(tmp_path / 'nope.pth')], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert f'checkpoint not found: {tmp_path / "nope.pth"}' in result.stderr
