@@ -9,6 +9,7 @@ from .patch import PATCHES, CompatPatch
 # upstream package is not installed (e.g. the optional deploy extra) is skipped.
 COMPAT_MODULES = (
     ('mmengine', 'qd_plugin.compat.mmengine'),
+    ('mmrazor', 'qd_plugin.compat.mmrazor'),
 )
 
 
