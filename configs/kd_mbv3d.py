@@ -1,0 +1,88 @@
+# Knowledge distillation of the Inception I3D teacher (configs/i3d_driveact.py)
+# into the 3D MobileNet 0.5x student (configs/mbv3d_driveact.py) with MMRazor,
+# as in the Quantized Distillation paper:
+#     loss = (1 - beta) * CE(student) + beta * T^2 * KL(teacher_T || student_T)
+# where _T are the softmaxes of the logits divided by T. The paper's code took
+# the CE of softmax outputs; here the CE is on the logits, as it should be.
+# Data, schedule and runtime are the student's.
+#
+# Train the teacher first, then:
+#   python tools/train.py configs/kd_mbv3d.py \
+#       --cfg-options model.teacher_ckpt=work_dirs/i3d_driveact/<best>.pth
+# (the top-level `teacher_ckpt`, `T` and `beta` are read when the config is
+# parsed: --cfg-options must name `model.teacher_ckpt` itself). Then extract
+# the student with `tools/convert_kd_ckpt_to_student.py` and evaluate it with
+# configs/mbv3d_driveact.py.
+_base_ = ['./mbv3d_driveact.py']
+
+data_root = 'data/driveact/videos'
+ann_root = 'data/driveact/activities_3s'
+
+T = 3.0
+beta = 0.9
+teacher_ckpt = 'work_dirs/i3d_driveact/teacher.pth'
+
+train_dataloader = dict(
+    dataset=dict(ann_root=ann_root, data_prefix=dict(video=data_root)))
+val_dataloader = dict(
+    dataset=dict(ann_root=ann_root, data_prefix=dict(video=data_root)))
+test_dataloader = dict(
+    dataset=dict(ann_root=ann_root, data_prefix=dict(video=data_root)))
+
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='SingleTeacherDistill',
+    # The student of configs/mbv3d_driveact.py, its CE weighted by 1 - beta.
+    architecture=dict(
+        _base_.model,
+        _scope_='mmaction',
+        cls_head=dict(
+            _base_.model.cls_head,
+            loss_cls=dict(type='CrossEntropyLoss', loss_weight=1 - beta))),
+    # The model of configs/_base_/models/i3d_inception.py, restated since two
+    # bases may not both define `model` (tests/test_razor keeps them equal).
+    # It runs on the student's preprocessed inputs, so it must expect the
+    # same [-1, 1] scaling. Dropout is off: MMRazor keeps the frozen teacher in train mode
+    # (BN aside), and its logits must be those of inference.
+    teacher=dict(
+        _scope_='mmaction',
+        type='Recognizer3D',
+        backbone=dict(type='InceptionI3D'),
+        cls_head=dict(
+            type='I3DHead',
+            in_channels=1024,
+            num_classes=34,
+            spatial_type='avg',
+            dropout_ratio=0.,
+            init_std=0.01,
+            average_clips='prob'),
+        data_preprocessor=_base_.model.data_preprocessor),
+    teacher_ckpt=teacher_ckpt,
+    teacher_trainable=False,
+    teacher_norm_eval=True,
+    distiller=dict(
+        type='ConfigurableDistiller',
+        student_recorders=dict(
+            logits=dict(type='ModuleOutputs', source='cls_head.fc_cls')),
+        teacher_recorders=dict(
+            logits=dict(type='ModuleOutputs', source='cls_head.fc_cls')),
+        # KLDivergence already multiplies by tau^2 (batchmean reduction:
+        # summed over classes, averaged over the batch), so its weight is beta.
+        distill_losses=dict(
+            loss_kl=dict(
+                type='KLDivergence',
+                tau=T,
+                reduction='batchmean',
+                loss_weight=beta)),
+        loss_forward_mappings=dict(
+            loss_kl=dict(
+                preds_S=dict(from_student=True, recorder='logits'),
+                preds_T=dict(from_student=False, recorder='logits')))))
+
+# Validation reports the student's metrics and the teacher's, as `teacher.*`.
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+
+custom_imports = dict(
+    imports=['qd_plugin', 'mmrazor.models', 'mmrazor.engine'],
+    allow_failed_imports=False)
