@@ -8,9 +8,9 @@
 #
 # Train the teacher first, then:
 #   python tools/train.py configs/kd_mbv3d.py \
-#       --cfg-options model.teacher_ckpt=work_dirs/i3d_driveact/<best>.pth
-# (the top-level `teacher_ckpt`, `T` and `beta` are read when the config is
-# parsed: --cfg-options must name `model.teacher_ckpt` itself). Then extract
+#       --cfg-options teacher_ckpt=work_dirs/i3d_driveact/<best>.pth
+# (our tools re-bind top-level variables such as `teacher_ckpt`, `T` and
+# `beta` before the file is parsed, so derived values follow). Then extract
 # the student with `tools/convert_kd_ckpt_to_student.py` and evaluate it with
 # configs/mbv3d_driveact.py.
 _base_ = ['./mbv3d_driveact.py']

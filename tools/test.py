@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import qd_plugin  # noqa: F401  (registers the plugin, applies compat)
+from qd_plugin.utils import load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,7 +27,8 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config settings, e.g. test_dataloader.batch_size=1')
+        help='override config settings, e.g. test_dataloader.batch_size=1, or '
+        'top-level variables of the config file, e.g. data_root=X')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -54,8 +56,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.launcher != 'none' and not torch.cuda.is_available():
         cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    if cfg.model.get('float_checkpoint'):
+        # The checkpoint tested holds the whole quantization-aware model.
+        cfg.model.float_checkpoint = None
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -67,7 +70,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(load_config(args.config, args.cfg_options), args)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if runner.rank == 0:

@@ -11,6 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import qd_plugin  # noqa: F401  (registers the plugin, applies compat)
+from qd_plugin.utils import load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,7 +40,8 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=1')
+        help='override config settings, e.g. train_cfg.max_epochs=1, or '
+        'top-level variables of the config file, e.g. teacher_ckpt=X')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -74,14 +76,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness') or {}, seed=args.seed)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 
 def main() -> None:
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(load_config(args.config, args.cfg_options), args)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

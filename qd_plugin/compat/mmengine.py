@@ -54,3 +54,117 @@ CHECKPOINT_WEIGHTS_ONLY = register_patch(
         '(tools/test.py, --resume, load_from fail)',
         detect=_runner_checkpoint_blocked,
         fix=_allow_runner_checkpoint_globals))
+
+
+def _pkg_resources_missing() -> bool:
+    from mmengine.utils import package_utils
+    if getattr(package_utils.is_installed, '__qd_compat__', False):
+        return False
+    try:
+        import pkg_resources  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+def _is_installed(package: str) -> bool:
+    from importlib import metadata, util
+    try:
+        metadata.distribution(package)
+        return True
+    except metadata.PackageNotFoundError:
+        spec = util.find_spec(package)
+        return spec is not None and spec.origin is not None
+
+
+def _package2module(package: str) -> str:
+    from importlib import metadata
+    top_level = metadata.distribution(package).read_text('top_level.txt')
+    if not top_level:
+        raise ValueError(f'can not infer the module name of {package}')
+    return top_level.split('\n')[0]
+
+
+def _get_installed_path(package: str) -> str:
+    import os.path as osp
+    from importlib import metadata, util
+    try:
+        distribution = metadata.distribution(package)
+    except metadata.PackageNotFoundError as error:
+        spec = util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise error
+        return osp.dirname(spec.origin)
+    location = str(distribution.locate_file(''))
+    if osp.exists(osp.join(location, package)):
+        return osp.join(location, package)
+    return osp.join(location, _package2module(package))
+
+
+def _use_importlib_metadata() -> None:
+    import mmengine.config.config as config_module
+    import mmengine.hub.hub as hub_module
+    import mmengine.utils as utils
+    from mmengine.utils import package_utils
+    for function in (_is_installed, _get_installed_path, _package2module):
+        function.__qd_compat__ = True
+    replacements = dict(
+        is_installed=_is_installed,
+        get_installed_path=_get_installed_path,
+        package2module=_package2module)
+    for module in (package_utils, utils, config_module, hub_module):
+        for name, function in replacements.items():
+            if hasattr(module, name):
+                setattr(module, name, function)
+
+
+PACKAGE_CONFIGS_WITHOUT_PKG_RESOURCES = register_patch(
+    CompatPatch(
+        name='mmengine.package_utils_without_pkg_resources',
+        package='mmengine',
+        defect='mmengine.utils.package_utils imports pkg_resources, which '
+        'recent setuptools no longer ships: package configs '
+        "('mmaction::...', MMRazor cfg_path) fail with ModuleNotFoundError",
+        detect=_pkg_resources_missing,
+        fix=_use_importlib_metadata))
+
+
+def _metafile_lookup_crashes() -> bool:
+    import mmengine.config.config as config_module
+    from mmengine.utils import get_installed_path
+    if getattr(config_module._get_external_cfg_path, '__qd_compat__', False):
+        return False
+    try:
+        config_module._get_external_cfg_path(
+            get_installed_path('mmaction2'), '_base_/models/tsn_r50.py')
+    except AttributeError:
+        return True
+    except Exception:  # ValueError/FileNotFoundError: handled upstream
+        return False
+    return False
+
+
+def _fall_back_on_unreadable_metafiles() -> None:
+    import mmengine.config.config as config_module
+    lookup = config_module._get_external_cfg_path
+
+    def get_external_cfg_path(package_path: str, cfg_file: str) -> str:
+        try:
+            return lookup(package_path, cfg_file)
+        except AttributeError as error:
+            # Config._get_cfg_path falls back on the plain path for ValueError.
+            raise ValueError(str(error)) from error
+
+    get_external_cfg_path.__qd_compat__ = True
+    config_module._get_external_cfg_path = get_external_cfg_path
+
+
+PACKAGE_CONFIG_METAFILE_LIST = register_patch(
+    CompatPatch(
+        name='mmengine.package_config_metafile_list',
+        package='mmengine',
+        defect="mmengine expects every metafile 'Config' to be a string; "
+        "mmaction2 1.1.0's BSN entry is a list, so every 'mmaction::' "
+        'config fails with AttributeError before the plain path is tried',
+        detect=_metafile_lookup_crashes,
+        fix=_fall_back_on_unreadable_metafiles))

@@ -1,3 +1,4 @@
+import os.path as osp
 import subprocess
 import sys
 import textwrap
@@ -55,3 +56,69 @@ def test_fixed_with_the_plugin_and_weights_only_kept(tmp_path):
         assert 'Unsupported global' in str(error)
     else:
         raise AssertionError('weights_only was disabled')
+
+
+# pkg_resources is hidden the way a setuptools without it leaves it.
+LOAD_PACKAGE_CONFIG = textwrap.dedent('''
+    import sys, tempfile
+    sys.modules['pkg_resources'] = None
+    if sys.argv[1] == 'with-plugin':
+        import qd_plugin
+    from mmengine.config import Config
+    with tempfile.NamedTemporaryFile('w', suffix='.py') as f:
+        f.write("_base_ = ['mmaction::_base_/models/tsn_r50.py']")
+        f.flush()
+        cfg = Config.fromfile(f.name)
+    print('backbone', cfg.model.backbone.type)
+''')
+
+
+def load_package_config(mode):
+    return subprocess.run([sys.executable, '-c', LOAD_PACKAGE_CONFIG, mode],
+                          capture_output=True, text=True)
+
+
+def test_package_configs_fail_without_pkg_resources():
+    result = load_package_config('without-plugin')
+    assert result.returncode != 0
+    assert 'import of pkg_resources halted' in result.stderr
+
+
+def test_mmaction_package_configs_fail_on_a_list_metafile_entry():
+    """Upstream alone: the metafile lookup of any 'mmaction::' config."""
+    script = textwrap.dedent('''
+        import importlib.util, os.path as osp
+        from mmengine.config.config import _get_external_cfg_path
+        package = osp.dirname(importlib.util.find_spec('mmaction').origin)
+        _get_external_cfg_path(package, '_base_/models/tsn_r50.py')
+    ''')
+    result = subprocess.run([sys.executable, '-c', script],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "'list' object has no attribute 'partition'" in result.stderr
+
+
+def test_package_config_patches_are_applied_once():
+    from qd_plugin.compat.mmengine import (
+        PACKAGE_CONFIG_METAFILE_LIST, PACKAGE_CONFIGS_WITHOUT_PKG_RESOURCES)
+    for patch in (PACKAGE_CONFIG_METAFILE_LIST,
+                  PACKAGE_CONFIGS_WITHOUT_PKG_RESOURCES):
+        assert not patch.detect()
+        assert patch.apply() is False
+
+
+def test_package_configs_load_without_pkg_resources_with_the_plugin():
+    result = load_package_config('with-plugin')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'backbone ResNet' in result.stdout
+
+
+def test_importlib_metadata_replacements():
+    import mmaction
+
+    from qd_plugin.compat import mmengine as compat
+    assert compat._is_installed('mmaction2') and compat._is_installed('torch')
+    assert not compat._is_installed('no_such_package_qd')
+    assert compat._package2module('mmaction2') == 'mmaction'
+    assert compat._get_installed_path('mmaction2') == \
+        osp.dirname(mmaction.__file__)
