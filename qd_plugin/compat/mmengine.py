@@ -168,3 +168,95 @@ PACKAGE_CONFIG_METAFILE_LIST = register_patch(
         'config fails with AttributeError before the plain path is tried',
         detect=_metafile_lookup_crashes,
         fix=_fall_back_on_unreadable_metafiles))
+
+
+# The launchers' init functions that select a CUDA device unconditionally.
+_DIST_INIT_FUNCTIONS = ('_init_dist_pytorch', '_init_dist_slurm')
+
+
+def _dist_init_needs_cuda() -> bool:
+    import inspect
+
+    from mmengine.dist import utils as dist_utils
+    if torch.cuda.is_available():
+        return False
+    return any(
+        'torch.cuda.set_device(' in inspect.getsource(function)
+        and not getattr(function, '__qd_compat__', False)
+        for function in (getattr(dist_utils, name)
+                         for name in _DIST_INIT_FUNCTIONS))
+
+
+def _init_dist_without_cuda() -> None:
+    import functools
+    from unittest import mock
+
+    from mmengine.dist import utils as dist_utils
+
+    def skip_device_selection(original):
+
+        @functools.wraps(original)
+        def init_dist(*args, **kwargs):
+            if torch.cuda.is_available():
+                return original(*args, **kwargs)
+            # Without CUDA there is no device to select: skip only that call.
+            with mock.patch.object(torch.cuda, 'set_device',
+                                   lambda device: None):
+                return original(*args, **kwargs)
+
+        init_dist.__qd_compat__ = True
+        return init_dist
+
+    for name in _DIST_INIT_FUNCTIONS:
+        setattr(dist_utils, name,
+                skip_device_selection(getattr(dist_utils, name)))
+
+
+DIST_INIT_WITHOUT_CUDA = register_patch(
+    CompatPatch(
+        name='mmengine.dist_init_without_cuda',
+        package='mmengine',
+        defect='init_dist (pytorch and slurm launchers) always calls '
+        'torch.cuda.set_device: multi-process training on CPU (gloo) fails '
+        "with AttributeError '_cuda_setDevice'",
+        detect=_dist_init_needs_cuda,
+        fix=_init_dist_without_cuda))
+
+
+def _ddp_gets_device_ids_on_cpu() -> bool:
+    import inspect
+
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.runner import Runner
+    if torch.cuda.is_available() or getattr(MMDistributedDataParallel.__init__,
+                                            '__qd_compat__', False):
+        return False
+    return "device_ids=[int(os.environ['LOCAL_RANK'])]" in inspect.getsource(
+        Runner.wrap_model)
+
+
+def _drop_device_ids_for_cpu_modules() -> None:
+    import functools
+
+    from mmengine.model import MMDistributedDataParallel
+    original = MMDistributedDataParallel.__init__
+
+    @functools.wraps(original)
+    def __init__(self, module, detect_anomalous_params=False, **kwargs):
+        on_cpu = all(p.device.type == 'cpu' for p in module.parameters())
+        if on_cpu:
+            kwargs['device_ids'] = None
+        original(self, module, detect_anomalous_params, **kwargs)
+
+    __init__.__qd_compat__ = True
+    MMDistributedDataParallel.__init__ = __init__
+
+
+DDP_DEVICE_IDS_ON_CPU = register_patch(
+    CompatPatch(
+        name='mmengine.ddp_device_ids_on_cpu',
+        package='mmengine',
+        defect='Runner.wrap_model passes device_ids=[LOCAL_RANK] to '
+        'DistributedDataParallel also for CPU modules, which torch rejects',
+        detect=_ddp_gets_device_ids_on_cpu,
+        fix=_drop_device_ids_for_cpu_modules))

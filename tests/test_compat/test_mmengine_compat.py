@@ -122,3 +122,57 @@ def test_importlib_metadata_replacements():
     assert compat._package2module('mmaction2') == 'mmaction'
     assert compat._get_installed_path('mmaction2') == \
         osp.dirname(mmaction.__file__)
+
+
+# One gloo process through mmengine's own launcher path, then the DDP wrapper
+# the Runner builds for a CPU model.
+SINGLE_PROCESS_DIST = textwrap.dedent('''
+    import os, sys
+    os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                      MASTER_ADDR='127.0.0.1', MASTER_PORT=sys.argv[2])
+    if sys.argv[1] == 'with-plugin':
+        import qd_plugin
+    import torch
+    from mmengine.dist import init_dist
+    from mmengine.model import MMDistributedDataParallel
+    init_dist('pytorch', backend='gloo')
+    print('initialized')
+    MMDistributedDataParallel(module=torch.nn.Linear(2, 2), device_ids=[0])
+    print('wrapped')
+''')
+
+
+def run_single_process_dist(mode, port):
+    return subprocess.run(
+        [sys.executable, '-c', SINGLE_PROCESS_DIST, mode, str(port)],
+        capture_output=True, text=True, timeout=120)
+
+
+def test_cpu_distributed_defects_without_the_plugin():
+    result = run_single_process_dist('without-plugin', 29631)
+    assert result.returncode != 0
+    assert "has no attribute '_cuda_setDevice'" in result.stderr
+    assert 'initialized' not in result.stdout
+
+
+def test_cpu_distributed_with_the_plugin():
+    from qd_plugin.compat.mmengine import (DDP_DEVICE_IDS_ON_CPU,
+                                           DIST_INIT_WITHOUT_CUDA)
+    result = run_single_process_dist('with-plugin', 29632)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ['initialized', 'wrapped']
+    for patch in (DIST_INIT_WITHOUT_CUDA, DDP_DEVICE_IDS_ON_CPU):
+        assert patch.applied and not patch.detect()
+
+
+def test_ddp_rejects_device_ids_for_cpu_modules_upstream():
+    """The second defect alone: torch refuses what the Runner passes."""
+    script = SINGLE_PROCESS_DIST.replace(
+        "init_dist('pytorch', backend='gloo')",
+        "torch.distributed.init_process_group('gloo')")
+    result = subprocess.run(
+        [sys.executable, '-c', script, 'without-plugin', '29633'],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert 'initialized' in result.stdout
+    assert 'device_ids' in result.stderr and 'wrapped' not in result.stdout
