@@ -11,6 +11,9 @@ The patches are registered in the order they must be applied:
    quantizers pick the wrapper up when they import it.
 3. ``backend_config_reversed_patterns`` rewrites the backend configs mmrazor
    built, so it imports ``mmrazor.structures.quantization`` (cheap, no models).
+4. ``qat_val_loop_split_metrics`` replaces ``QATValLoop.run``; it imports
+   ``mmrazor.engine`` (and so ``mmrazor.models``, about 0.8 s), which needs
+   the patches above.
 
 ``reverse_sequential_wrapper2`` is NOT torch 2.x's ``_sequential_wrapper2``:
 the torch 1.13 helper swaps the two modules. Aliasing the private one makes
@@ -342,3 +345,111 @@ BACKEND_CONFIG_REVERSED_PATTERNS = register_patch(
         'is fused',
         detect=_mmrazor_backend_configs_reversed,
         fix=_convert_mmrazor_backend_configs))
+
+# ---------------------------------------------------------------------------
+# 6. QATValLoop reports its two evaluations to the hooks separately.
+# ---------------------------------------------------------------------------
+_QUANTIZATION_LOOPS = 'mmrazor.engine.runner.quantization_loops'
+
+
+class _RecordingRunner:
+    """Just enough of a Runner to run ``QATValLoop.run`` once."""
+
+    class _Model:
+
+        def eval(self) -> None:
+            pass
+
+        def val_step(self, data_batch: Any) -> list:
+            return []
+
+    class _MessageHub:
+        log_scalars: dict = {}
+
+    def __init__(self) -> None:
+        self.model = self._Model()
+        self.message_hub = self._MessageHub()
+        self.after_val_epoch_metrics: List[dict] = []
+
+    def call_hook(self, fn_name: str, **kwargs: Any) -> None:
+        if fn_name == 'after_val_epoch':
+            self.after_val_epoch_metrics.append(kwargs['metrics'])
+
+
+class _OneMetricEvaluator:
+
+    def process(self, data_samples: Any, data_batch: Any) -> None:
+        pass
+
+    def evaluate(self, size: int) -> dict:
+        return {'acc/top1': 1.0}
+
+
+class _OneBatchLoader(list):
+
+    def __init__(self) -> None:
+        super().__init__([dict(inputs=[], data_samples=[])])
+        self.dataset = [None]
+
+
+def _qat_val_loop_hook_metrics() -> List[dict]:
+    """The ``metrics`` each ``after_val_epoch`` call of QATValLoop gets."""
+    loops = importlib.import_module(_QUANTIZATION_LOOPS)
+    loop = loops.QATValLoop.__new__(loops.QATValLoop)
+    loop._runner = runner = _RecordingRunner()
+    loop.dataloader = _OneBatchLoader()
+    loop.evaluator = _OneMetricEvaluator()
+    loop.architecture = runner.model
+    loop.run()
+    return runner.after_val_epoch_metrics
+
+
+def _qat_val_loop_splits_metrics() -> bool:
+    if (_fuser_method_aliases_missing()
+            or _backend_config_utils_not_imported()
+            or _legacy_setters_missing()):
+        # Importing mmrazor.engine now would fail.
+        return True
+    return len(_qat_val_loop_hook_metrics()) != 1
+
+
+def _qat_val_loop_run(self) -> dict:
+    """``QATValLoop.run`` whose hooks see one evaluation with every metric.
+
+    The fake-quantized model (``qat.`` metrics) and the float architecture
+    (``original.`` metrics) are evaluated as before; ``after_val_epoch`` is
+    called once, with both sets, so that hooks keyed on a metric (e.g.
+    ``CheckpointHook(save_best='qat.acc/top1')``) find it.
+    """
+    self.runner.call_hook('before_val')
+    self.runner.call_hook('before_val_epoch')
+    self.runner.model.eval()
+    metrics = dict()
+    for prefix, model in (('qat', self.runner.model),
+                          ('original', self.architecture)):
+        for idx, data_batch in enumerate(self.dataloader):
+            self.run_iter(idx, data_batch, model)
+        evaluated = self.evaluator.evaluate(len(self.dataloader.dataset))
+        metrics.update(
+            {f'{prefix}.{key}': value
+             for key, value in evaluated.items()})
+    self.runner.call_hook('after_val_epoch', metrics=metrics)
+    self.runner.call_hook('after_val')
+    return metrics
+
+
+def _merge_qat_val_loop_metrics() -> None:
+    loops = importlib.import_module(_QUANTIZATION_LOOPS)
+    _qat_val_loop_run.split_metrics_run = loops.QATValLoop.run
+    loops.QATValLoop.run = _qat_val_loop_run
+
+
+QAT_VAL_LOOP_SPLIT_METRICS = register_patch(
+    CompatPatch(
+        name='mmrazor.qat_val_loop_split_metrics',
+        package='mmrazor',
+        defect="QATValLoop calls the after_val_epoch hooks twice, with the "
+        "'qat.' and the 'original.' metrics apart, so CheckpointHook("
+        "save_best='qat.<metric>') fails with KeyError on the second call",
+        detect=_qat_val_loop_splits_metrics,
+        fix=_merge_qat_val_loop_metrics))
