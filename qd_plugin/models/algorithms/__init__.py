@@ -1,0 +1,3 @@
+from .quant_distill import QuantDistill
+
+__all__ = ['QuantDistill']
