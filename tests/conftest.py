@@ -9,6 +9,7 @@ import pytest
 from mmaction.utils import register_all_modules
 
 import qd_plugin  # noqa: F401
+from qd_plugin.flow import quick
 
 # Configs and recognizers are built in the mmaction scope, as the Runner does.
 register_all_modules(init_default_scope=True)
@@ -94,18 +95,7 @@ def split_path(ann_root: str, subset: str, view: str = 'inner_mirror',
 def shrink_pipeline(pipeline: List[Dict], clip_len: int = 4,
                     size: int = 64) -> List[Dict]:
     """The same pipeline with short clips and small frames, for fast tests."""
-    small = []
-    for step in pipeline:
-        step = dict(step)
-        if step['type'] == 'SampleChunkFrames':
-            step['clip_len'] = clip_len
-        elif step['type'] == 'Resize':
-            step['scale'] = (-1, size) if step.get(
-                'keep_ratio', True) else (size, size)
-        elif step['type'] == 'CenterCrop':
-            step['crop_size'] = size
-        small.append(step)
-    return small
+    return quick.shrink_pipeline(pipeline, clip_len, size)
 
 
 def tiny_config(config_path: str, data: Dict, work_dir: str):
