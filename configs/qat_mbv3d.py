@@ -58,10 +58,12 @@ tracer = dict(
     type='mmrazor.CustomTracer',
     skipped_methods=[f'{_head}.loss_by_feat', f'{_head}.predict_by_feat'])
 
+# MMRazor's MMArchitectureQuant, with a float checkpoint that must fit the
+# student (MMRazor loads it non-strictly: random weights and a warning).
 model = dict(
     _delete_=True,
     _scope_='mmrazor',
-    type='MMArchitectureQuant',
+    type='StrictMMArchitectureQuant',
     # The float student of configs/mbv3d_driveact.py as its FX-traceable
     # subclasses (same modules and state-dict keys: its checkpoints load
     # unchanged), built in the mmaction scope (its CrossEntropyLoss).

@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 import qd_plugin  # noqa: F401  (registers the plugin, applies compat)
 from qd_plugin.utils import load_config
+from qd_plugin.utils.checkpoint import load_checkpoint_strict
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,7 +65,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    # Loaded strictly in main(): `load_from` would accept a checkpoint of
+    # another model with a warning and test random weights.
+    cfg.load_from = None
     return cfg
 
 
@@ -72,6 +75,7 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(load_config(args.config, args.cfg_options), args)
     runner = Runner.from_cfg(cfg)
+    load_checkpoint_strict(runner.model, args.checkpoint)
     metrics = runner.test()
     if runner.rank == 0:
         path = osp.join(cfg.work_dir, 'test_metrics.json')

@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 
 import qd_plugin  # noqa: F401  (registers the plugin, applies compat)
 from qd_plugin.utils import load_config
+from qd_plugin.utils.checkpoint import check_training_checkpoints
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,6 +83,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(load_config(args.config, args.cfg_options), args)
+    check_training_checkpoints(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

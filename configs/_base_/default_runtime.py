@@ -14,6 +14,9 @@ default_hooks = dict(
         max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
+# Re-seeds before every training epoch from (seed, epoch, rank), so that a
+# resumed run trains exactly like an uninterrupted one.
+custom_hooks = [dict(type='EpochSeedHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

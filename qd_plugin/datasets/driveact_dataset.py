@@ -1,7 +1,7 @@
 import csv
 import logging
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from mmengine.logging import print_log
 
@@ -13,6 +13,10 @@ from .driveact_classes import (DRIVEACT_CSV_COLUMNS, DRIVEACT_MIDLEVEL_CLASSES,
 from .video_check import VideoCheckError, count_video_frames
 
 SUBSETS = ('train', 'val', 'test')
+
+
+class SampleLoadError(RuntimeError):
+    """A sample failed in the pipeline (e.g. its video no longer decodes)."""
 
 
 @DATASETS.register_module()
@@ -31,6 +35,9 @@ class DriveActDataset(BaseActionDataset):
     Bad annotations or videos raise at build time, naming the file and row:
     a missing split file or column, an unknown view or activity, an empty
     split, a missing or unreadable video, a frame range beyond the video.
+    A sample that fails later, in the pipeline (a video that is not checked
+    or breaks after the check), raises :class:`SampleLoadError` naming its
+    video, frames and annotation row.
 
     Args:
         ann_root (str): Root of the annotations (``activities_3s`` in the
@@ -153,6 +160,24 @@ class DriveActDataset(BaseActionDataset):
         if not samples:
             raise ValueError(f'{path}: the split file holds no chunks')
         return samples
+
+    def prepare_data(self, idx: int) -> Any:
+        """The pipeline's output for sample ``idx``.
+
+        Raises:
+            SampleLoadError: The pipeline failed; names the sample's video,
+                frame range and annotation row (the decoders read the video
+                from memory and do not).
+        """
+        try:
+            return super().prepare_data(idx)
+        except Exception as error:
+            info = self.get_data_info(idx)
+            raise SampleLoadError(
+                f'cannot load sample {idx}: {info["filename"]} frames '
+                f'[{info["frame_start"]}, {info["frame_end"]}) '
+                f'({info["ann_row"]}): {type(error).__name__}: {error}'
+            ) from error
 
     def _check_videos(self, data_list: List[dict]) -> List[dict]:
         frames: Dict[str, Optional[int]] = {}

@@ -58,7 +58,8 @@ def shrink_config(cfg: Config,
         loader = cfg[name]
         loader.batch_size = batch_size
         loader.num_workers = num_workers
-        loader.persistent_workers = num_workers > 0
+        # Resuming reproduces the data order only without persistent workers.
+        loader.persistent_workers = False
         loader.dataset.pipeline = shrink_pipeline(loader.dataset.pipeline,
                                                   clip_len, size)
     scale = max_epochs / full_epochs

@@ -136,7 +136,7 @@ def tiny_qat_runner_cfg(data: Dict, work_dir: str, max_epochs: int,
 def test_qat_config_settings():
     cfg = load_config(QAT_CONFIG)
     float_cfg = load_config(FLOAT_CONFIG)
-    assert cfg.model.type == 'MMArchitectureQuant'
+    assert cfg.model.type == 'StrictMMArchitectureQuant'
     assert cfg.model.float_checkpoint == cfg.float_checkpoint
     assert cfg.model.input_shapes == (1, 1, 3, 16, 224, 224)
     # The float student, as its traceable subclasses.

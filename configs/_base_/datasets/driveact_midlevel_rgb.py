@@ -36,7 +36,9 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
-    persistent_workers=True,
+    # Persistent workers keep their random state across epochs, which
+    # `--resume` cannot restore (see EpochSeedHook).
+    persistent_workers=False,
     sampler=dict(type='ClassBalancedSampler'),
     dataset=dict(
         type=dataset_type,

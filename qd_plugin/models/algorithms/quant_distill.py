@@ -3,16 +3,16 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
-from mmengine.runner import load_checkpoint
 from mmengine.structures import BaseDataElement
 
-from mmrazor.models.algorithms import MMArchitectureQuant
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
+from ...utils.checkpoint import load_checkpoint_strict
+from .strict_mm_architecture_quant import StrictMMArchitectureQuant
 
 
 @MODELS.register_module()
-class QuantDistill(MMArchitectureQuant):
+class QuantDistill(StrictMMArchitectureQuant):
     """Quantized distillation: quantization-aware training of a student that
     also learns from a frozen float teacher's soft labels.
 
@@ -22,7 +22,8 @@ class QuantDistill(MMArchitectureQuant):
     logits of both (its student recorders hook the fake-quantized ``loss``
     graph) and computes the distillation losses. With the student's CE
     weighted by ``1 - beta`` and ``KLDivergence(tau=T, loss_weight=beta)`` the
-    loss is ``(1 - beta) * CE + beta * T^2 * KL``.
+    loss is ``(1 - beta) * CE + beta * T^2 * KL``. The teacher and float
+    checkpoints must fit their models (keys and shapes), or building fails.
 
     `Quantized Distillation <https://arxiv.org/abs/2311.05970>`_
 
@@ -67,7 +68,8 @@ class QuantDistill(MMArchitectureQuant):
         self.teacher = MODELS.build(teacher) if isinstance(teacher,
                                                            dict) else teacher
         if teacher_ckpt:
-            load_checkpoint(self.teacher, teacher_ckpt, map_location='cpu')
+            load_checkpoint_strict(self.teacher, teacher_ckpt,
+                                   'teacher checkpoint')
             self.teacher._is_init = True
         self.teacher.requires_grad_(False)
         self.teacher.eval()
