@@ -23,11 +23,14 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
+    # mmdeploy pins protobuf<=3.20.2, which these onnx/onnxruntime accept;
+    # onnxruntime.quantization imports ml_dtypes without declaring it.
     'deploy': [
         'mmdeploy==1.3.1',
-        'onnx',
-        'onnxruntime',
-        'openvino',
+        'onnx==1.17.0',
+        'onnxruntime==1.26.0',
+        'openvino==2026.4.1',
+        'ml_dtypes',
     ],
     'tests': ['pytest'],
 }

@@ -41,3 +41,13 @@ def test_fx_traceable_with_fusable_conv_bn_relu():
     # stem + 13 blocks x 2 units, each Conv3d -> BatchNorm3d -> ReLU
     assert calls == [torch.nn.Conv3d, torch.nn.BatchNorm3d, torch.nn.ReLU] * 27
     assert modules['layers.0.depthwise.conv'].groups == 8
+
+
+def test_default_init_keeps_activations_alive_in_eval_mode():
+    torch.manual_seed(0)
+    backbone = MobileNet3D(width_mult=0.5)
+    backbone.init_weights()
+    with torch.no_grad():
+        out = backbone.eval()(torch.randn(1, 3, 16, 112, 112))
+    # Fan-out Kaiming init of the depthwise convs gives ~1e-18 here.
+    assert out.std() > 1e-4

@@ -59,7 +59,10 @@ class MobileNet3D(BaseModule):
         norm_eval (bool): Keep BN layers in eval mode (frozen statistics)
             during training. Defaults to False.
         init_cfg (dict or list[dict], optional): Initialization config.
-            Defaults to Kaiming for convolutions and ones for BN.
+            Defaults to Kaiming (fan-in) for convolutions and ones for BN.
+            Fan-in, since the fan-out of a depthwise conv counts every
+            channel while each output sees only its own 27 inputs: with it
+            activations would shrink ~sqrt(C) times per block.
     """
 
     stem_channels = 32
@@ -78,7 +81,7 @@ class MobileNet3D(BaseModule):
         in_channels: int = 3,
         norm_eval: bool = False,
         init_cfg: Optional[Union[Dict, List[Dict]]] = [
-            dict(type='Kaiming', layer='Conv3d'),
+            dict(type='Kaiming', layer='Conv3d', mode='fan_in'),
             dict(type='Constant', layer='BatchNorm3d', val=1.)
         ]
     ) -> None:
