@@ -1,0 +1,469 @@
+"""Batch-1 CPU latency of one recognizer in several runtimes, side by side.
+
+Every row of the table is a :class:`BenchCase` made by a *row builder*
+registered with :func:`register_rows`. Builders get a :class:`BenchContext`
+(the model, real samples, the deploy dir, the options) and return zero or more
+cases, so rows are added without touching the timing loop:
+
+* ``torch_fp32``, ``onnxruntime_fp32``, ``openvino_fp32``: the float model.
+* ``peer_ort_ptq``: ONNX Runtime ``quantize_static`` QDQ int8 of the float
+  ONNX, run in OpenVINO and in ONNX Runtime (the baseline a user would pick).
+* With a quantization-aware trained model (``ctx.qat_model``, else no row):
+  ``torch_int8_qat`` (PyTorch int8 on the ``x86`` and ``fbgemm`` engines)
+  and ``qdq_int8_qat`` (our QDQ ONNX export of it in OpenVINO and ONNX
+  Runtime).
+
+The runtimes are interleaved: iteration ``i`` runs every case once, starting
+at a rotating offset, so load from other processes hits all of them alike.
+"""
+import json
+import logging
+import os
+import os.path as osp
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from ..deploy.parity import compare
+from ..deploy.runtimes import (OnnxRuntime, OpenVINORuntime, TorchRuntime,
+                               set_torch_threads)
+
+REQUIRED_KEYS = ('runtime', 'precision', 'source', 'p50_ms', 'p90_ms',
+                 'size_mb')
+
+
+@dataclass
+class BenchCase:
+    """One row: a callable on the batch-1 input and what it is."""
+
+    runtime: str
+    precision: str
+    source: str
+    run: Callable[[np.ndarray], np.ndarray]
+    size_mb: float
+    note: str = ''
+    #: Whose top-1 predictions this row is checked against: ``'torch fp32'``
+    #: (the float model) or another row, named ``'<runtime> <precision>'``.
+    agreement_with: str = 'torch fp32'
+
+
+@dataclass
+class BenchContext:
+    """What row builders may use.
+
+    Attributes:
+        model_cfg (Config): The float recognizer's config.
+        model (nn.Module): The float recognizer (eval, CPU).
+        checkpoint (str, optional): Its checkpoint (None: initialised).
+        inputs (np.ndarray): Real test samples (N, clips, C, T, H, W); row 0
+            is the timed input.
+        calibration (np.ndarray): Real samples for post-training calibration
+            (from the validation set, never the test samples).
+        work_dir (str): Where builders write models (PTQ, exports).
+        deploy_dir (str, optional): Output of ``tools/deploy.py``.
+        threads (int, optional): Threads of every runtime.
+        onnx_path (str, optional): The float ONNX from the deploy dir; use
+            :meth:`float_onnx`, which exports it (``export_onnx``) when
+            there is none.
+        qat_model (nn.Module, optional): The QAT model (MMRazor
+            ``MMArchitectureQuant``) for the int8 rows, and its checkpoint
+            ``qat_checkpoint``.
+    """
+
+    model_cfg: Config
+    model: torch.nn.Module
+    checkpoint: Optional[str]
+    inputs: np.ndarray
+    calibration: np.ndarray
+    work_dir: str
+    deploy_dir: Optional[str] = None
+    threads: Optional[int] = None
+    onnx_path: Optional[str] = None
+    export_onnx: Optional[Callable[[], str]] = None
+    qat_model: Optional[torch.nn.Module] = None
+    qat_checkpoint: Optional[str] = None
+    extra: Dict = field(default_factory=dict)
+
+    def float_onnx(self) -> str:
+        """The float ONNX model, exported on first use if not given."""
+        if self.onnx_path is None:
+            if self.export_onnx is None:
+                raise ValueError('no float ONNX model and no way to export '
+                                 'one')
+            self.onnx_path = self.export_onnx()
+        return self.onnx_path
+
+
+RowBuilder = Callable[[BenchContext], List[BenchCase]]
+ROW_BUILDERS: 'OrderedDict[str, RowBuilder]' = OrderedDict()
+
+
+def register_rows(name: str) -> Callable[[RowBuilder], RowBuilder]:
+    """Register a row builder under ``name`` (rows appear in this order)."""
+
+    def decorator(builder: RowBuilder) -> RowBuilder:
+        if name in ROW_BUILDERS:
+            raise KeyError(f'benchmark rows {name!r} registered twice')
+        ROW_BUILDERS[name] = builder
+        return builder
+
+    return decorator
+
+
+# ---------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------
+def torch_scores(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """What the exported graph computes, in eager PyTorch: features, head and
+    ``average_clip`` (no data-sample bookkeeping)."""
+    feats, kwargs = model.extract_feat(inputs, test_mode=True)
+    scores = model.cls_head(feats, **kwargs)
+    return model.cls_head.average_clip(
+        scores, num_segs=scores.shape[0] // inputs.shape[0])
+
+
+def _source(path: Optional[str]) -> str:
+    if not path:
+        return 'initialised weights'
+    relative = osp.relpath(path)
+    return path if relative.startswith('..') else relative
+
+
+@register_rows('torch_fp32')
+def torch_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
+    model = ctx.model
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return torch_scores(model, torch.from_numpy(x)).numpy()
+
+    size = TorchRuntime(model).size_mb  # the state dict, not optimizer etc.
+    return [
+        BenchCase('torch', 'fp32', _source(ctx.checkpoint), run, size,
+                  'eager')
+    ]
+
+
+@register_rows('onnxruntime_fp32')
+def ort_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
+    runtime = OnnxRuntime(ctx.float_onnx(), ctx.threads)
+    return [
+        BenchCase('onnxruntime', 'fp32', _source(ctx.float_onnx()), runtime,
+                  runtime.size_mb)
+    ]
+
+
+@register_rows('openvino_fp32')
+def openvino_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
+    xml = _find(ctx.deploy_dir, '.xml')
+    if xml is None:  # no OpenVINO deploy: convert the ONNX here
+        from ..deploy.export import convert_to_openvino
+        xml = convert_to_openvino(
+            ctx.float_onnx(), osp.join(ctx.work_dir, 'openvino_fp32.xml'))
+    runtime = OpenVINORuntime(xml, ctx.threads, precision='f32')
+    return [
+        BenchCase('openvino', 'fp32', _source(xml), runtime, runtime.size_mb)
+    ]
+
+
+@register_rows('peer_ort_ptq')
+def peer_ptq_rows(ctx: BenchContext) -> List[BenchCase]:
+    from .ptq import quantize_onnx_static
+    qdq = osp.join(ctx.work_dir, 'peer_ort_ptq_qdq.onnx')
+    quantize_onnx_static(ctx.float_onnx(), qdq, ctx.calibration)
+    source = (f'{_source(qdq)} (ORT quantize_static QDQ s8s8 per-channel, '
+              f'{len(ctx.calibration)} calibration clips)')
+    in_openvino = OpenVINORuntime(qdq, ctx.threads, precision='f32')
+    in_ort = OnnxRuntime(qdq, ctx.threads)
+    return [
+        BenchCase('openvino', 'int8 (peer: ORT PTQ)', source, in_openvino,
+                  in_openvino.size_mb),
+        BenchCase('onnxruntime', 'int8 (peer: ORT PTQ)', source, in_ort,
+                  in_ort.size_mb),
+    ]
+
+
+@register_rows('torch_int8_qat')
+def torch_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
+    """The QAT model converted to PyTorch int8 (frozen TorchScript, as
+    ``QATInt8TestLoop`` saves it), one row per quantized engine."""
+    if ctx.qat_model is None:
+        return []
+    from ..deploy.qat import TORCH_INT8_ENGINES, TorchInt8Runtime
+    example = torch.from_numpy(ctx.inputs[:1])
+    cases = []
+    for engine in TORCH_INT8_ENGINES:
+        if engine not in torch.backends.quantized.supported_engines:
+            continue
+        runtime = TorchInt8Runtime(ctx.qat_model, example, engine)
+        cases.append(
+            BenchCase(
+                'torch', f'int8 (QAT, {engine})', _source(
+                    ctx.qat_checkpoint), runtime, runtime.size_mb,
+                'TorchScript', f'torch int8 (QAT, {TORCH_INT8_ENGINES[0]})'
+                if engine != TORCH_INT8_ENGINES[0] else 'torch fp32'))
+    return cases
+
+
+# The int8 rows of the QAT model are checked against PyTorch's int8 model.
+_TORCH_INT8_X86 = 'torch int8 (QAT, x86)'
+
+
+@register_rows('qdq_int8_qat')
+def qdq_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
+    """Our QDQ ONNX export of the QAT model in OpenVINO and ONNX Runtime."""
+    if ctx.qat_model is None:
+        return []
+    from ..deploy.export import convert_to_openvino
+    from ..deploy.qdq import export_qdq_onnx
+    onnx_path = export_qdq_onnx(ctx.qat_model,
+                                torch.from_numpy(ctx.inputs[:1]),
+                                osp.join(ctx.work_dir, 'qat_qdq.onnx'))
+    xml = convert_to_openvino(onnx_path)
+    in_openvino = OpenVINORuntime(xml, ctx.threads, precision='f32')
+    in_ort = OnnxRuntime(onnx_path, ctx.threads)
+    source = (f'{_source(onnx_path)} (QDQ export of '
+              f'{_source(ctx.qat_checkpoint)})')
+    return [
+        BenchCase('openvino', 'int8 (QAT, QDQ)', source, in_openvino,
+                  in_openvino.size_mb, agreement_with=_TORCH_INT8_X86),
+        BenchCase('onnxruntime', 'int8 (QAT, QDQ)', source, in_ort,
+                  in_ort.size_mb, agreement_with=_TORCH_INT8_X86),
+    ]
+
+
+def _find(folder: Optional[str], ext: str) -> Optional[str]:
+    if not folder:
+        return None
+    names = sorted(n for n in os.listdir(folder) if n.endswith(ext))
+    preferred = [n for n in names if n.startswith('end2end')]
+    names = preferred or names
+    return osp.join(folder, names[0]) if names else None
+
+
+# ---------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------
+def time_cases(cases: Sequence[BenchCase],
+               x: np.ndarray,
+               iters: int,
+               warmup: int,
+               settle_s: float = 0.0) -> List[List[float]]:
+    """Interleaved timing: iteration ``i`` runs each case once, starting at
+    case ``i % len(cases)``. Returns the post-warm-up times (ms) per case.
+
+    ``settle_s``: untimed pause after each run, so that worker threads a
+    runtime leaves spinning after a call (OpenMP in PyTorch, TBB in
+    OpenVINO) do not compete with the next runtime's threads. PyTorch's
+    OpenMP kernels, whose barriers need every thread running, are by far the
+    most sensitive to competing threads: on the shared 2-core machine eager
+    PyTorch measured 50 ms to over 1 s for the same clip depending on load.
+    """
+    times: List[List[float]] = [[] for _ in cases]
+    for i in range(warmup + iters):
+        for k in range(len(cases)):
+            j = (i + k) % len(cases)
+            start = time.perf_counter()
+            cases[j].run(x)
+            elapsed = (time.perf_counter() - start) * 1e3
+            if i >= warmup:
+                times[j].append(elapsed)
+            if settle_s:
+                time.sleep(settle_s)
+    return times
+
+
+def summarize(case: BenchCase, times: Sequence[float]) -> Dict:
+    times = np.asarray(times)
+    mean = float(times.mean())
+    return dict(
+        runtime=case.runtime,
+        precision=case.precision,
+        source=case.source,
+        p50_ms=round(float(np.percentile(times, 50)), 3),
+        p90_ms=round(float(np.percentile(times, 90)), 3),
+        min_ms=round(float(times.min()), 3),
+        mean_ms=round(mean, 3),
+        throughput_clips_per_s=round(1e3 / mean, 2),
+        size_mb=round(case.size_mb, 3),
+        note=case.note)
+
+
+def run_benchmark(ctx: BenchContext,
+                  iters: int = 50,
+                  warmup: int = 5,
+                  rows: Optional[Sequence[str]] = None,
+                  settle_s: float = 0.02) -> List[Dict]:
+    """Build the rows, check each against PyTorch fp32 on the real samples,
+    time them interleaved and summarize.
+
+    Args:
+        ctx (BenchContext): Model, samples and options.
+        iters (int): Timed iterations per case.
+        warmup (int): Untimed iterations per case first.
+        rows (list[str], optional): Builder names; default: all registered.
+        settle_s (float): Untimed pause between runs, see :func:`time_cases`.
+
+    Returns:
+        list[dict]: One dict per case with ``REQUIRED_KEYS``, ``min_ms``
+        (the least disturbed run: on a shared machine the best estimate of
+        the undisturbed latency), ``mean_ms``, ``throughput_clips_per_s``
+        (1000 / mean_ms: batch 1, one stream),
+        ``top1_agreement`` and ``max_abs_prob_diff`` on the real samples
+        with the row named in ``agreement_with`` (PyTorch fp32 for the float
+        rows, PyTorch int8 ``x86`` for the QAT model's exports), and
+        ``speedup_vs_torch_fp32`` (p50 ratio).
+    """
+    set_torch_threads(ctx.threads)
+    cases: List[BenchCase] = []
+    for name in rows or ROW_BUILDERS:
+        built = ROW_BUILDERS[name](ctx)
+        print_log(f'benchmark rows {name}: {len(built)}', logger='current')
+        cases.extend(built)
+    if not cases:
+        raise ValueError('no benchmark rows')
+
+    outputs = {'torch fp32': TorchRuntime(ctx.model).run_batched(ctx.inputs)}
+    for case in cases:
+        outputs[f'{case.runtime} {case.precision}'] = np.concatenate(
+            [case.run(ctx.inputs[i:i + 1]) for i in range(len(ctx.inputs))])
+    accuracy = []
+    for case in cases:
+        if case.agreement_with not in outputs:
+            raise KeyError(f'{case.runtime} {case.precision}: no row '
+                           f'{case.agreement_with!r} to compare with')
+        accuracy.append(
+            compare(case.runtime, outputs[case.agreement_with],
+                    outputs[f'{case.runtime} {case.precision}'], 0.0,
+                    probabilities=False))
+
+    times = time_cases(cases, ctx.inputs[:1], iters, warmup, settle_s)
+    results = []
+    for case, case_times, parity in zip(cases, times, accuracy):
+        row = summarize(case, case_times)
+        row['top1_agreement'] = round(parity.top1_agreement, 4)
+        row['max_abs_prob_diff'] = float(f'{parity.max_abs_prob_diff:.3g}')
+        row['agreement_with'] = case.agreement_with
+        results.append(row)
+    for row in results:
+        if row['precision'] == 'fp32' and row['max_abs_prob_diff'] > 1e-3:
+            print_log(
+                f"{row['runtime']} fp32 disagrees with PyTorch fp32 "
+                f"(max abs prob diff {row['max_abs_prob_diff']}): was "
+                f"{row['source']} exported from other weights?",
+                logger='current', level=logging.WARNING)
+    base = next((r for r in results
+                 if r['runtime'] == 'torch' and r['precision'] == 'fp32'),
+                None)
+    for row in results:
+        row['speedup_vs_torch_fp32'] = round(
+            base['p50_ms'] / row['p50_ms'], 2) if base else None
+    return results
+
+
+# ---------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------
+def markdown_table(rows: Sequence[Dict]) -> str:
+    header = ('| runtime | precision | p50 ms | p90 ms | min ms | clips/s | '
+              'size MB | x torch fp32 | top-1 agree (with) | source |')
+    lines = [header, '|' + '---|' * 10]
+    for r in rows:
+        speedup = r.get('speedup_vs_torch_fp32')
+        lines.append(
+            f"| {r['runtime']} | {r['precision']} | {r['p50_ms']:.2f} | "
+            f"{r['p90_ms']:.2f} | {r['min_ms']:.2f} | "
+            f"{r['throughput_clips_per_s']:.1f} | "
+            f"{r['size_mb']:.2f} | "
+            f"{'' if speedup is None else f'{speedup:.2f}'} | "
+            f"{r.get('top1_agreement', float('nan')):.0%} "
+            f"({r.get('agreement_with', 'torch fp32')}) | {r['source']} |")
+    return '\n'.join(lines) + '\n'
+
+
+def bar_chart(rows: Sequence[Dict], path: str, title: str = '') -> str:
+    """p50 latency bars with p90 whiskers (matplotlib, Agg)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['runtime']}\n{r['precision']}" for r in rows]
+    p50 = np.array([r['p50_ms'] for r in rows])
+    p90 = np.array([r['p90_ms'] for r in rows])
+    groups = {'float': 'tab:blue', 'peer': 'tab:orange', 'QAT': 'tab:green'}
+
+    def group(row: Dict) -> str:
+        return next((g for g in ('peer', 'QAT') if g in row['precision']),
+                    'float')
+
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(rows)), 4.2))
+    bars = ax.bar(
+        range(len(rows)), p50, color=[groups[group(r)] for r in rows])
+    for name in dict.fromkeys(group(r) for r in rows):
+        ax.bar([0], [0], color=groups[name], label=name)  # legend entry
+    ax.errorbar(range(len(rows)), p50, yerr=[np.zeros_like(p50), p90 - p50],
+                fmt='none', ecolor='black', capsize=4, label='p90')
+    for bar, value, top in zip(bars, p50, p90):
+        ax.annotate(f'{value:.1f}', (bar.get_x() + bar.get_width() / 2, top),
+                    ha='center', va='bottom', fontsize=8, xytext=(0, 2),
+                    textcoords='offset points')
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels(labels, fontsize=8)
+    if p50.min() > 0 and p90.max() / p50.min() > 20:
+        ax.set_yscale('log')  # runtimes orders of magnitude apart
+    ax.set_ylabel('batch-1 latency, p50 ms (whisker: p90)')
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_report(rows: Sequence[Dict], out_json: str,
+                 settings: Optional[Dict] = None) -> Dict[str, str]:
+    """Write ``out_json`` and, next to it, the ``.md`` table and ``.png``
+    chart. Returns the three paths."""
+    stem = osp.splitext(out_json)[0]
+    paths = dict(json=out_json, markdown=stem + '.md', png=stem + '.png')
+    os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
+    settings = dict(settings or {})
+    with open(paths['json'], 'w') as f:
+        json.dump(dict(settings=settings, rows=list(rows)), f, indent=2)
+    title = ', '.join(f'{k}={v}' for k, v in settings.items()
+                      if k in ('input_shape', 'threads', 'iters'))
+    with open(paths['markdown'], 'w') as f:
+        if title:
+            f.write(f'Batch-1 CPU latency ({title})\n\n')
+        f.write(markdown_table(rows))
+    bar_chart(rows, paths['png'], title)
+    return paths
+
+
+def environment() -> Dict:
+    """Versions and CPU facts recorded with the numbers."""
+    import platform
+    info = dict(
+        torch=torch.__version__,
+        cpu=platform.processor() or platform.machine(),
+        cpu_count=os.cpu_count())
+    for name in ('onnxruntime', 'openvino'):
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            pass
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    info['cpu'] = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info

@@ -1,0 +1,114 @@
+"""tools/benchmark.py: PyTorch, ONNX Runtime, OpenVINO and the peer PTQ rows
+side by side, JSON + Markdown table + bar chart."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import REPO_ROOT
+from qd_plugin.benchmark import (REQUIRED_KEYS, ROW_BUILDERS, BenchCase,
+                                 benchmark_model, register_rows, time_cases)
+from qd_plugin.deploy import deploy
+from tiny_deploy import tiny_deploy_config, tiny_setup
+
+FLOAT_AND_PEER_ROWS = {
+    ('torch', 'fp32'),
+    ('onnxruntime', 'fp32'),
+    ('openvino', 'fp32'),
+    ('openvino', 'int8 (peer: ORT PTQ)'),
+    ('onnxruntime', 'int8 (peer: ORT PTQ)'),
+}
+
+
+def check_rows(rows):
+    assert {(r['runtime'], r['precision']) for r in rows} == \
+        FLOAT_AND_PEER_ROWS
+    for row in rows:
+        assert set(REQUIRED_KEYS) <= set(row)
+        assert row['p90_ms'] >= row['p50_ms'] > 0
+        assert row['throughput_clips_per_s'] > 0 and row['size_mb'] > 0
+        if row['precision'] == 'fp32':  # same weights everywhere
+            assert row['top1_agreement'] == 1.0, row
+    by_name = {(r['runtime'], r['precision']): r for r in rows}
+    assert by_name[('torch', 'fp32')]['speedup_vs_torch_fp32'] == 1.0
+    # int8 weights: the QDQ model is smaller than the float ONNX.
+    assert by_name[('onnxruntime', 'int8 (peer: ORT PTQ)')]['size_mb'] < \
+        by_name[('onnxruntime', 'fp32')]['size_mb']
+
+
+def test_benchmark_tool(tiny_driveact, tmp_path):
+    tiny_cfg_files = tiny_setup(tiny_driveact, tmp_path)
+    out = tmp_path / 'bench' / 'tiny.json'
+    result = subprocess.run([
+        sys.executable,
+        str(REPO_ROOT / 'tools' / 'benchmark.py'),
+        str(tiny_cfg_files['model']),
+        str(tiny_cfg_files['checkpoint']), '--threads', '1', '--iters', '2',
+        '--warmup', '1', '--num-samples', '2', '--num-calibration', '1',
+        '--out',
+        str(out)
+    ], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    report = json.loads(out.read_text())
+    check_rows(report['rows'])
+    assert report['settings']['input_shape'] == '1x1x3x4x32x32'
+    assert report['settings']['threads'] == 1
+    table = (tmp_path / 'bench' / 'tiny.md').read_text()
+    assert '| runtime | precision | p50 ms | p90 ms |' in table
+    assert table.count('\n| ') == 1 + len(FLOAT_AND_PEER_ROWS)
+    assert table in result.stdout  # printed too
+    png = (tmp_path / 'bench' / 'tiny.png').read_bytes()
+    assert png.startswith(b'\x89PNG')
+    # The models it made for the rows sit next to the results.
+    assert (tmp_path / 'bench' / 'tiny_models' /
+            'peer_ort_ptq_qdq.onnx').is_file()
+
+
+def test_benchmark_from_deploy_dir_with_an_extra_row(tiny_driveact, tmp_path):
+    tiny = tiny_setup(tiny_driveact, tmp_path)
+    tiny_model_cfg, tiny_checkpoint = tiny['cfg'], str(tiny['checkpoint'])
+    deploy_dir = tmp_path / 'deploy'
+    deploy(
+        tiny_deploy_config('video-recognition_3d_openvino_static'),
+        tiny_model_cfg, tiny_checkpoint, str(deploy_dir), num_samples=1)
+
+    @register_rows('test_extra_row')
+    def extra_rows(ctx):  # an extension point, as the int8 rows will be
+        return [
+            BenchCase('numpy', 'none', 'test', lambda x: np.zeros(
+                (1, 34), np.float32), 0.001)
+        ]
+
+    try:
+        result = benchmark_model(
+            tiny_model_cfg,
+            tiny_checkpoint,
+            str(tmp_path / 'b.json'),
+            deploy_dir=str(deploy_dir),
+            threads=1,
+            iters=2,
+            warmup=0,
+            num_samples=1,
+            num_calibration=1)
+    finally:
+        ROW_BUILDERS.pop('test_extra_row')
+    rows = result['rows']
+    assert rows[-1]['runtime'] == 'numpy'
+    check_rows(rows[:-1])
+    sources = {(r['runtime'], r['precision']): r['source'] for r in rows}
+    assert sources[('onnxruntime', 'fp32')].endswith('deploy/end2end.onnx')
+    assert sources[('openvino', 'fp32')].endswith('deploy/end2end.xml')
+
+
+def test_runtimes_are_interleaved():
+    calls = []
+    cases = [
+        BenchCase(name, 'fp32', '', lambda x, name=name: calls.append(name),
+                  1.0) for name in 'abc'
+    ]
+    times = time_cases(cases, np.zeros(1), iters=3, warmup=1)
+    assert [len(t) for t in times] == [3, 3, 3]
+    # Each iteration runs every case once, starting one case later.
+    assert calls == list('abc' 'bca' 'cab' 'abc')

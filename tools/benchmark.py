@@ -1,0 +1,119 @@
+"""Batch-1 CPU latency, throughput and size of a recognizer in PyTorch,
+ONNX Runtime, OpenVINO and the peer baseline (ONNX Runtime post-training
+quantization run in OpenVINO and ONNX Runtime), side by side in one run.
+
+Example::
+
+    python tools/benchmark.py configs/mbv3d_driveact.py \
+        work_dirs/mbv3d_driveact/epoch_1.pth \
+        --deploy-dir work_dirs/deploy/mbv3d_openvino --threads 2 \
+        --out work_dirs/benchmark/mbv3d.json
+
+writes ``mbv3d.json``, ``mbv3d.md`` (table) and ``mbv3d.png`` (bar chart).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction  # does not import torch
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Benchmark a recognizer across CPU runtimes')
+    parser.add_argument('model_cfg', help='model config')
+    parser.add_argument(
+        'checkpoint', help="float checkpoint, or 'none' for the "
+        'initialised weights')
+    parser.add_argument(
+        '--deploy-dir', help='tools/deploy.py output (ONNX, OpenVINO IR)')
+    parser.add_argument('--threads', type=int, help='threads per runtime')
+    parser.add_argument('--iters', type=int, default=50)
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument(
+        '--settle',
+        type=float,
+        default=0.02,
+        help='untimed pause in seconds after each run, so that one '
+        "runtime's spinning worker threads do not slow down the next "
+        '(default: %(default)s)')
+    parser.add_argument(
+        '--num-samples',
+        type=int,
+        default=4,
+        help='test clips for the agreement check (default: %(default)s)')
+    parser.add_argument(
+        '--num-calibration',
+        type=int,
+        default=8,
+        help='validation clips calibrating the peer PTQ (default: '
+        '%(default)s)')
+    parser.add_argument(
+        '--qat-config',
+        help='QAT config (configs/qat_mbv3d*.py): adds int8 rows of the QAT '
+        'model (PyTorch x86/fbgemm, our QDQ export in OpenVINO and ONNX '
+        'Runtime)')
+    parser.add_argument('--qat-checkpoint', help='its QAT checkpoint')
+    parser.add_argument(
+        '--rows', nargs='+', help='only these row builders (default: all)')
+    parser.add_argument('--out', required=True, help='results .json')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override model config settings')
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    if args.threads:
+        # Before torch starts its OpenMP pool.
+        os.environ.setdefault('OMP_NUM_THREADS', str(args.threads))
+    from mmengine.logging import MMLogger
+
+    import qd_plugin  # noqa: F401  (registers, applies the compat patches)
+    from qd_plugin.benchmark import ROW_BUILDERS, benchmark_model
+    from qd_plugin.utils import load_config
+
+    checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        print(f'checkpoint not found: {checkpoint}', file=sys.stderr)
+        return 2
+    unknown = set(args.rows or ()) - set(ROW_BUILDERS)
+    if unknown:
+        print(f'unknown rows {sorted(unknown)}; known: {list(ROW_BUILDERS)}',
+              file=sys.stderr)
+        return 2
+    if bool(args.qat_config) != bool(args.qat_checkpoint):
+        print('--qat-config and --qat-checkpoint go together',
+              file=sys.stderr)
+        return 2
+    # --cfg-options apply to both configs (e.g. the data paths).
+    model_cfg = load_config(args.model_cfg, args.cfg_options)
+    qat_cfg = load_config(args.qat_config, args.cfg_options) \
+        if args.qat_config else None
+    MMLogger.get_instance('qd_benchmark', log_level='INFO')
+    result = benchmark_model(
+        model_cfg,
+        checkpoint,
+        args.out,
+        deploy_dir=args.deploy_dir,
+        threads=args.threads,
+        iters=args.iters,
+        warmup=args.warmup,
+        num_samples=args.num_samples,
+        num_calibration=args.num_calibration,
+        rows=args.rows,
+        settle_s=args.settle,
+        qat_config=qat_cfg,
+        qat_checkpoint=args.qat_checkpoint)
+    with open(result['paths']['markdown']) as f:
+        print(f.read())
+    print('written: ' + ', '.join(result['paths'].values()))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
