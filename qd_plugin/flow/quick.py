@@ -5,14 +5,18 @@ from typing import Dict, List
 from mmengine.config import Config
 
 
-def shrink_pipeline(pipeline: List[Dict], clip_len: int = 8,
-                    size: int = 64) -> List[Dict]:
+def shrink_pipeline(pipeline: List[Dict],
+                    clip_len: int = 8,
+                    size: int = 64,
+                    frame_interval: int = 1) -> List[Dict]:
     """The same data pipeline with shorter clips and smaller frames.
 
     Args:
         pipeline (list[dict]): Transforms of a Drive&Act config.
         clip_len (int): Frames per clip. Defaults to 8.
         size (int): Side of the square input. Defaults to 64.
+        frame_interval (int): Step between sampled frames, so that a short
+            clip still spans the motion. Defaults to 1.
 
     Returns:
         list[dict]: A new pipeline; the input is not changed.
@@ -22,6 +26,7 @@ def shrink_pipeline(pipeline: List[Dict], clip_len: int = 8,
         step = dict(step)
         if step['type'] == 'SampleChunkFrames':
             step['clip_len'] = clip_len
+            step['frame_interval'] = frame_interval
         elif step['type'] == 'Resize':
             keep_ratio = step.get('keep_ratio', True)
             step['scale'] = (-1, size) if keep_ratio else (size, size)
@@ -35,6 +40,7 @@ def shrink_config(cfg: Config,
                   max_epochs: int,
                   clip_len: int = 8,
                   size: int = 64,
+                  frame_interval: int = 1,
                   batch_size: int = 8,
                   num_workers: int = 1) -> Config:
     """Shrink a train config in place: small clips, few epochs.
@@ -47,6 +53,7 @@ def shrink_config(cfg: Config,
         max_epochs (int): Training epochs.
         clip_len (int): Frames per clip. Defaults to 8.
         size (int): Side of the square input. Defaults to 64.
+        frame_interval (int): Step between sampled frames. Defaults to 1.
         batch_size (int): Samples per batch. Defaults to 8.
         num_workers (int): Data loading workers. Defaults to 1.
 
@@ -61,7 +68,8 @@ def shrink_config(cfg: Config,
         # Resuming reproduces the data order only without persistent workers.
         loader.persistent_workers = False
         loader.dataset.pipeline = shrink_pipeline(loader.dataset.pipeline,
-                                                  clip_len, size)
+                                                  clip_len, size,
+                                                  frame_interval)
     scale = max_epochs / full_epochs
     cfg.train_cfg.max_epochs = max_epochs
     cfg.train_cfg.val_interval = 1

@@ -135,6 +135,12 @@ def write_report(models: List, work_dir: str, settings: Dict,
         'latency is batch 1 on the CPU, p50, measured by `tools/benchmark.py`.',
         '', results_table(models), ''
     ]
+    if final.title in per_class:
+        num_classes = len(per_class[final.title])
+        lines += [
+            f'Chance level: {100 / num_classes:.1f}% mean class accuracy '
+            f'({num_classes} classes in the test split).', ''
+        ]
     if 'kd' in by_name and 'kd_qat' in by_name:
         kd = by_name['kd'].metrics.get('test', {}).get(METRIC)
         kd_qat = by_name['kd_qat'].metrics.get('test', {}).get(METRIC)
