@@ -132,7 +132,9 @@ def write_report(models: List, work_dir: str, settings: Dict,
         'truth classes (the Drive&Act metric). int8 rows are the true int8 '
         'models converted from the QAT checkpoints (PyTorch `x86` engine); '
         'sizes are the float state dict or the int8 TorchScript artifact; '
-        'latency is batch 1 on the CPU, p50, measured by `tools/benchmark.py`.',
+        'latency is batch 1 on the CPU, p50, measured by `tools/benchmark.py` '
+        'at the input shape the flow trained with (see the settings; README '
+        'has the 16x224x224 figures). Speed-up is against the float student.',
         '', results_table(models), ''
     ]
     if final.title in per_class:
