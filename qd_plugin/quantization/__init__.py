@@ -2,10 +2,9 @@ from .int8 import (Int8Classifier, convert_to_int8, export_torchscript,
                    int8_meta, load_torchscript, observed_graph,
                    quantized_engine, serialized_size)
 from .int8_recognizer import Int8Recognizer
-from .qat_int8_test_loop import QATInt8TestLoop
 
 __all__ = [
-    'Int8Classifier', 'Int8Recognizer', 'QATInt8TestLoop', 'convert_to_int8',
+    'Int8Classifier', 'Int8Recognizer', 'convert_to_int8',
     'export_torchscript', 'int8_meta', 'load_torchscript', 'observed_graph',
     'quantized_engine', 'serialized_size'
 ]

@@ -29,11 +29,11 @@ from torch.ao.nn.intrinsic.qat import freeze_bn_stats
 from torch.ao.quantization import FakeQuantizeBase, disable_observer
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from qd_plugin.engine import QATInt8TestLoop
 from qd_plugin.models.heads import TraceableI3DHead
 from qd_plugin.models.recognizers import TraceableRecognizer3D
-from qd_plugin.quantization import (QATInt8TestLoop, convert_to_int8,
-                                    export_torchscript, int8_meta,
-                                    serialized_size)
+from qd_plugin.quantization import (convert_to_int8, export_torchscript,
+                                    int8_meta, serialized_size)
 from qd_plugin.quantization.int8 import torchscript_bytes
 
 QAT_CONFIG = 'configs/qat_mbv3d.py'

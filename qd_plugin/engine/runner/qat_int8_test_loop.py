@@ -11,10 +11,10 @@ from torch.ao.quantization import disable_observer, enable_fake_quant
 from torch.utils.data import DataLoader
 
 from mmaction.registry import LOOPS
-from .int8 import (Int8Classifier, convert_to_int8, export_torchscript,
+from ...quantization.int8 import (Int8Classifier, convert_to_int8, export_torchscript,
                    int8_meta, quantized_engine, serialized_size,
                    torchscript_bytes)
-from .int8_recognizer import Int8Recognizer
+from ...quantization.int8_recognizer import Int8Recognizer
 
 MB = 1e6
 
