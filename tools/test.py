@@ -57,9 +57,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.launcher != 'none' and not torch.cuda.is_available():
         cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-    if cfg.model.get('float_checkpoint'):
-        # The checkpoint tested holds the whole quantization-aware model.
-        cfg.model.float_checkpoint = None
+    for key in ('float_checkpoint', 'teacher_ckpt'):
+        # The checkpoint tested holds the whole QAT / distillation model.
+        if cfg.model.get(key):
+            cfg.model[key] = None
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

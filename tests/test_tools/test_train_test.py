@@ -43,3 +43,26 @@ def test_missing_checkpoint_is_named(tmp_path):
          str(tmp_path / 'nope.pth')], capture_output=True, text=True)
     assert result.returncode != 0
     assert f'checkpoint not found: {tmp_path / "nope.pth"}' in result.stderr
+
+
+def test_distillation_checkpoint_tests_without_the_teacher_file(
+        tiny_driveact, tmp_path):
+    """The tested checkpoint holds the teacher: its source file may be gone."""
+    import torch
+    from mmrazor.registry import MODELS
+
+    cfg = tiny_config('configs/kd_mbv3d.py', tiny_driveact,
+                      str(tmp_path / 'work'))
+    cfg.model.teacher_ckpt = None
+    cfg.model.architecture.backbone.width_mult = 0.25
+    cfg.model.architecture.cls_head.in_channels = 256
+    checkpoint = tmp_path / 'kd.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()),
+               checkpoint)
+    cfg.model.teacher_ckpt = str(tmp_path / 'deleted_teacher.pth')
+    config_file = tmp_path / 'kd_tiny.py'
+    cfg.dump(str(config_file))
+    run_tool(REPO_ROOT / 'tools' / 'test.py', config_file, checkpoint,
+             '--work-dir', tmp_path / 'work')
+    metrics = json.loads((tmp_path / 'work' / 'test_metrics.json').read_text())
+    assert 'acc/mean_class_accuracy' in metrics
