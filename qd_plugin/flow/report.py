@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Dict, List, Optional, Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -63,10 +64,15 @@ def plot_accuracy_vs_latency(models: Sequence, path: str) -> None:
         ax.scatter(m.latency_ms, 100 * accuracy, s=60 + 40 * (m.size_mb or 0),
                    alpha=0.6, label=f'{m.title} ({_fmt(m.size_mb)} MB)')
     ax.set_xscale('log')
+    for axis_formatter in (ax.xaxis.set_major_formatter,
+                           ax.xaxis.set_minor_formatter):
+        axis_formatter(matplotlib.ticker.FormatStrFormatter('%g'))
     ax.set_xlabel('CPU latency, batch 1 (ms, log scale)')
     ax.set_ylabel('test mean class accuracy (%)')
     ax.set_title('Accuracy vs latency (marker area ~ model size)')
-    ax.legend(fontsize=7, loc='best')
+    legend = ax.legend(fontsize=7, loc='best')
+    for handle in legend.legend_handles:
+        handle.set_sizes([40])
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -1,0 +1,93 @@
+"""tools/run_flow.py's pieces: quick settings, stage bookkeeping, report."""
+import json
+
+import pytest
+
+from conftest import REPO_ROOT
+from qd_plugin.flow.compress_flow import CompressFlow, ModelResult
+from qd_plugin.flow.quick import shrink_config
+from qd_plugin.flow.report import results_table, write_report
+from qd_plugin.utils import load_config
+
+
+def test_shrink_config_keeps_the_schedule_shape():
+    cfg = load_config(str(REPO_ROOT / 'configs' / 'kd_qat_mbv3d.py'))
+    shrink_config(cfg, max_epochs=4, clip_len=8, size=32, frame_interval=4)
+    assert cfg.train_cfg.max_epochs == 4 and cfg.train_cfg.val_interval == 1
+    assert cfg.param_scheduler[0].milestones == [1, 2]  # 50, 100 of 200
+    # 150 of 200 -> 3 of 4; never the first epoch, observers must calibrate.
+    assert cfg.train_cfg.freeze_bn_begin == 3
+    assert cfg.model.input_shapes == (1, 1, 3, 8, 32, 32)
+    assert cfg.test_cfg.input_shape == (1, 1, 3, 8, 32, 32)
+    sampler = next(step for step in cfg.train_dataloader.dataset.pipeline
+                   if step['type'] == 'SampleChunkFrames')
+    assert (sampler['clip_len'], sampler['frame_interval']) == (8, 4)
+    assert not cfg.train_dataloader.persistent_workers
+    one_epoch = load_config(str(REPO_ROOT / 'configs' / 'qat_mbv3d.py'))
+    shrink_config(one_epoch, max_epochs=1)
+    assert one_epoch.train_cfg.disable_observer_begin == 2
+
+
+@pytest.mark.parametrize('stage,precision', [('float', 'fp32'),
+                                             ('kd_qat', 'int8')])
+def test_a_finished_stage_is_not_run_again(tmp_path, stage, precision):
+    flow = CompressFlow(str(REPO_ROOT), str(tmp_path), data_root=str(tmp_path))
+    (tmp_path / stage).mkdir()
+    (tmp_path / stage / 'trained.json').write_text(
+        json.dumps(dict(config=f'{stage}.py', checkpoint='best.pth')))
+
+    def no_tool_runs(*args):
+        raise AssertionError(f'ran {args}')
+
+    flow._run_tool = no_tool_runs
+    result = flow.train(stage, 'a model', 'mbv3d_driveact.py')
+    assert (result.config, result.checkpoint, result.precision) == \
+        (f'{stage}.py', 'best.pth', precision)
+
+
+def test_missing_data_root_is_named(tmp_path):
+    flow = CompressFlow(str(REPO_ROOT), str(tmp_path / 'work'),
+                        data_root=str(tmp_path / 'nowhere'))
+    with pytest.raises(FileNotFoundError, match='nowhere/activities_3s'):
+        flow.prepare_data()
+
+
+def fake_models(work_dir):
+    metric = 'acc/mean_class_accuracy'
+    models = [
+        ModelResult('float', 'Float student', 'fp32', 'c', 'k',
+                    dict(val={metric: 0.5}, test={metric: 0.6,
+                                                  'acc/top1': 0.7}), 3.6,
+                    20.0),
+        ModelResult('kd', 'KD student', 'fp32', 'c', 'k',
+                    dict(test={metric: 0.65}), 3.6, 20.0),
+        ModelResult('kd_qat', 'KD+QAT', 'int8', 'c', 'k',
+                    dict(test={metric: 0.62}), 1.0, 2.5),
+    ]
+    per_class = work_dir / 'kd_qat' / 'eval_test' / '20260101' / 'int8'
+    per_class.mkdir(parents=True)
+    (per_class / 'per_class_accuracy.json').write_text(json.dumps(
+        dict(a=dict(accuracy=0.5, support=2), b=dict(accuracy=1.0,
+                                                      support=1))))
+    (per_class / 'confusion_matrix.png').write_bytes(b'png')
+    return models
+
+
+def test_results_table_values_and_speedup(tmp_path):
+    table = results_table(fake_models(tmp_path)).splitlines()
+    assert table[2] == ('| Float student | fp32 | 50.0 | 60.0 | 70.0 | 3.60 '
+                        '| 20.00 | 1.0x |')
+    assert table[4] == '| KD+QAT | int8 | – | 62.0 | – | 1.00 | 2.50 | 8.0x |'
+
+
+def test_report_has_table_comparison_and_plots(tmp_path):
+    path = write_report(fake_models(tmp_path), str(tmp_path), dict(quick=1))
+    report = open(path).read()
+    assert '| KD+QAT | int8 |' in report
+    assert 'Chance level: 50.0% mean class accuracy (2 classes' in report
+    assert 'KD+QAT int8 vs KD float student (test mean class accuracy): ' \
+        '-3.0 points.' in report
+    for name in ('accuracy_vs_latency.png', 'per_class_accuracy.png',
+                 'confusion_matrix_final.png'):
+        assert (tmp_path / name).stat().st_size > 0
+        assert name in report
