@@ -453,3 +453,68 @@ QAT_VAL_LOOP_SPLIT_METRICS = register_patch(
         "save_best='qat.<metric>') fails with KeyError on the second call",
         detect=_qat_val_loop_splits_metrics,
         fix=_merge_qat_val_loop_metrics))
+
+
+# ---------------------------------------------------------------------------
+# 4. MMRazor's fake-quantize ONNX symbolics give their outputs no type.
+# ---------------------------------------------------------------------------
+# Applied last: the reversed-patterns and QATValLoop patches above import
+# MMRazor's quantizers, which register these symbolics.
+_MMRAZOR_SYMBOLICS = 'mmrazor.models.quantizers.native_quantizer'
+_OPSET = 11  # what MMRazor registers them for
+_NAMES = ('fake_quantize_per_tensor_affine',
+          'fake_quantize_per_channel_affine')
+
+
+def _registered_symbolic(name: str):
+    """The symbolic the TorchScript exporter uses for ``aten::<name>`` at
+    MMRazor's opset, or None."""
+    try:
+        from torch.onnx._internal.torchscript_exporter import registration
+    except ImportError:  # torch < 2.9
+        from torch.onnx._internal import registration
+    group = registration.registry.get_function_group(f'aten::{name}')
+    return None if group is None else group.get(_OPSET)
+
+
+def _typed(symbolic):
+    """``symbolic`` with the output typed like its first input."""
+
+    def typed_symbolic(g, inputs, *args):
+        output = symbolic(g, inputs, *args)
+        output.setType(inputs.type())
+        return output
+
+    typed_symbolic.qd_untyped = symbolic
+    return typed_symbolic
+
+
+def _untyped_symbolics_registered() -> bool:
+    if _MMRAZOR_SYMBOLICS not in sys.modules:
+        return False  # MMRazor's quantizers not imported: nothing registered
+    module = sys.modules[_MMRAZOR_SYMBOLICS]
+    return any(
+        _registered_symbolic(name) is getattr(module, name, None)
+        for name in _NAMES)
+
+
+def _register_typed_symbolics() -> None:
+    from torch.onnx import register_custom_op_symbolic
+    module = sys.modules[_MMRAZOR_SYMBOLICS]
+    for name in _NAMES:
+        if _registered_symbolic(name) is getattr(module, name, None):
+            register_custom_op_symbolic(f'::{name}',
+                                        _typed(getattr(module, name)),
+                                        _OPSET)
+
+
+FAKE_QUANTIZE_SYMBOLIC_TYPES = register_patch(
+    CompatPatch(
+        name='mmrazor.fake_quantize_symbolic_types',
+        package='mmrazor',
+        defect="MMRazor's ONNX symbolics of fake_quantize_per_{tensor,"
+        'channel}_affine emit mmrazor::Fixed*Affine nodes with no output '
+        'type: exporting a fake-quantized model fails with `ONNX export of '
+        'convolution for kernel of unknown shape`',
+        detect=_untyped_symbolics_registered,
+        fix=_register_typed_symbolics))

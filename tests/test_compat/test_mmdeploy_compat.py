@@ -13,6 +13,7 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from qd_plugin.compat import mmdeploy as compat
+from qd_plugin.compat import mmrazor as mmrazor_compat
 
 DEPLOY_CFG = dict(
     codebase_config=dict(type='mmaction', task='VideoRecognition'),
@@ -206,7 +207,7 @@ def test_dynamic_batch_fixed(tmp_path):
 
 @pytest.mark.parametrize('patch', [
     compat.ONNX_EXPORT_TORCHSCRIPT, compat.REWRITER_FX_WRAP_DICT,
-    compat.RECOGNIZER_DYNAMIC_BATCH, compat.FAKE_QUANTIZE_SYMBOLIC_TYPES
+    compat.RECOGNIZER_DYNAMIC_BATCH, mmrazor_compat.FAKE_QUANTIZE_SYMBOLIC_TYPES
 ])
 def test_patches_are_listed(patch):
     from qd_plugin.compat import patch_report
@@ -271,12 +272,12 @@ def test_fake_quantize_symbolic_defect(tmp_path):
     finally:
         for name in names:
             register_custom_op_symbolic(
-                f'::{name}', compat._typed(getattr(native_quantizer, name)),
+                f'::{name}', mmrazor_compat._typed(getattr(native_quantizer, name)),
                 11)
 
 
 def test_fake_quantize_symbolic_fixed(tmp_path):
-    patch = compat.FAKE_QUANTIZE_SYMBOLIC_TYPES
+    patch = mmrazor_compat.FAKE_QUANTIZE_SYMBOLIC_TYPES
     assert patch.applied and not patch.detect()
     assert patch.apply() is False
     export_opset11(FakeQuantizedConv(), tmp_path / 'fq.onnx')
