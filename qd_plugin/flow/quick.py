@@ -87,6 +87,13 @@ def shrink_config(cfg: Config,
         cfg.model.input_shapes = shape
     if 'input_shape' in cfg.test_cfg:
         cfg.test_cfg.input_shape = shape
+    if 'freeze_bn_begin' not in cfg.train_cfg:
+        # Few steps: recompute BN statistics before validating (the best
+        # checkpoint, saved after validation, keeps them). Not for QAT.
+        cfg.custom_hooks = [
+            *cfg.get('custom_hooks', []),
+            dict(type='PreciseBNHook', num_batches=10)
+        ]
     cfg.default_hooks.logger.interval = 10
     cfg.default_hooks.checkpoint.interval = 1
     cfg.default_hooks.checkpoint.max_keep_ckpts = 1

@@ -26,6 +26,13 @@ def test_shrink_config_keeps_the_schedule_shape():
     one_epoch = load_config(str(REPO_ROOT / 'configs' / 'qat_mbv3d.py'))
     shrink_config(one_epoch, max_epochs=1)
     assert one_epoch.train_cfg.disable_observer_begin == 2
+    hooks = [hook['type'] for hook in cfg.custom_hooks]
+    assert 'PreciseBNHook' not in hooks  # QAT: observers would move
+    float_cfg = load_config(str(REPO_ROOT / 'configs' / 'mbv3d_driveact.py'))
+    shrink_config(float_cfg, max_epochs=2)
+    assert [h['type'] for h in float_cfg.custom_hooks] == [
+        'EpochSeedHook', 'PreciseBNHook'
+    ]
 
 
 @pytest.mark.parametrize('stage,precision', [('float', 'fp32'),

@@ -1,3 +1,4 @@
 from .epoch_seed_hook import EpochSeedHook, epoch_seed
+from .precise_bn_hook import PreciseBNHook
 
-__all__ = ['EpochSeedHook', 'epoch_seed']
+__all__ = ['EpochSeedHook', 'PreciseBNHook', 'epoch_seed']
