@@ -101,9 +101,15 @@ class CompressFlow:
         models = [teacher, student, kd, qat, kd_qat]
         for model in models:
             self.evaluate(model)
-        self.export(kd_qat)
+        settings = self.settings()
+        try:
+            settings['export'] = self.export(kd_qat)
+        except RuntimeError as error:
+            # A failed parity check must not hide the rest of the results.
+            settings['export'] = f'FAILED: {str(error).splitlines()[0]}'
+            self.logger.error(settings['export'])
         self.benchmark(models)
-        report = write_report(models, self.work_dir, self.settings(),
+        report = write_report(models, self.work_dir, settings,
                               benchmark=self._benchmark_path('kd_qat'))
         self.logger.info(f'flow finished in {time.time() - started:.0f} s: '
                          f'{report}')
@@ -186,13 +192,17 @@ class CompressFlow:
             self.logger.info('export: skipped (pip install -e ".[deploy]")')
             return None
         deploy_dir = osp.join(self.work_dir, 'deploy', model.name)
-        if not osp.isdir(deploy_dir):
+        done = deploy_dir + '.done'
+        if not osp.isfile(done):
             self._run_tool(
                 'deploy', model.name,
                 ['tools/deploy.py',
                  osp.join(self.repo_root, 'configs', 'deploy',
                           'video-recognition_3d_openvino_static.py'),
-                 model.config, model.checkpoint, '--work-dir', deploy_dir])
+                 model.config, model.checkpoint, '--work-dir', deploy_dir,
+                 # A failed earlier attempt left the folder: ours to replace.
+                 *(['--overwrite'] if osp.isdir(deploy_dir) else [])])
+            open(done, 'w').close()
         return deploy_dir
 
     def benchmark(self, models: List[ModelResult]) -> None:
