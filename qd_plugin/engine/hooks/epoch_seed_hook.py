@@ -1,4 +1,5 @@
 """Random state that depends only on the seed, the epoch and the rank."""
+import logging
 import random
 from functools import partial
 
@@ -46,7 +47,7 @@ class EpochSeedHook(Hook):
                 'augments differently from an uninterrupted one; set it to '
                 'False for exact resumption',
                 logger='current',
-                level='WARNING')
+                level=logging.WARNING)
 
     def before_train_epoch(self, runner) -> None:
         rank = get_rank()
