@@ -13,7 +13,7 @@
 # `beta` before the file is parsed, so derived values follow). Then extract
 # the student with `tools/convert_kd_ckpt_to_student.py` and evaluate it with
 # configs/mbv3d_driveact.py.
-_base_ = ['./mbv3d_driveact.py']
+_base_ = ['./mbv3d_driveact.py', '_base_/distillation/i3d_logits_kd.py']
 
 data_root = 'data/driveact/videos'
 ann_root = 'data/driveact/activities_3s'
@@ -40,45 +40,20 @@ model = dict(
         cls_head=dict(
             _base_.model.cls_head,
             loss_cls=dict(type='CrossEntropyLoss', loss_weight=1 - beta))),
-    # The model of configs/_base_/models/i3d_inception.py, restated since two
-    # bases may not both define `model` (tests/test_razor keeps them equal).
-    # It runs on the student's preprocessed inputs, so it must expect the
-    # same [-1, 1] scaling. Dropout is off: MMRazor keeps the frozen teacher in train mode
-    # (BN aside), and its logits must be those of inference.
-    teacher=dict(
-        _scope_='mmaction',
-        type='Recognizer3D',
-        backbone=dict(type='InceptionI3D'),
-        cls_head=dict(
-            type='I3DHead',
-            in_channels=1024,
-            num_classes=34,
-            spatial_type='avg',
-            dropout_ratio=0.,
-            init_std=0.01,
-            average_clips='prob'),
-        data_preprocessor=_base_.model.data_preprocessor),
+    teacher=_base_.kd_teacher,
     teacher_ckpt=teacher_ckpt,
     teacher_trainable=False,
     teacher_norm_eval=True,
+    # KLDivergence already multiplies by tau^2 (batchmean reduction: summed
+    # over classes, averaged over the batch), so its weight is beta.
     distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='cls_head.fc_cls')),
-        teacher_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='cls_head.fc_cls')),
-        # KLDivergence already multiplies by tau^2 (batchmean reduction:
-        # summed over classes, averaged over the batch), so its weight is beta.
+        _base_.kd_distiller,
         distill_losses=dict(
             loss_kl=dict(
                 type='KLDivergence',
                 tau=T,
                 reduction='batchmean',
-                loss_weight=beta)),
-        loss_forward_mappings=dict(
-            loss_kl=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(from_student=False, recorder='logits')))))
+                loss_weight=beta))))
 
 # Validation reports the student's metrics and the teacher's, as `teacher.*`.
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -11,7 +11,7 @@
 #   python tools/test.py configs/kd_qat_mbv3d.py work_dirs/kd_qat_mbv3d/<ckpt>
 # (the test writes fakequant/ and int8/ metrics and <work_dir>/int8_model.pt).
 # Our tools re-bind these top-level variables before the file is parsed.
-_base_ = ['./qat_mbv3d.py']
+_base_ = ['./qat_mbv3d.py', '_base_/distillation/i3d_logits_kd.py']
 
 data_root = 'data/driveact/videos'
 ann_root = 'data/driveact/activities_3s'
@@ -39,39 +39,18 @@ model = dict(
     architecture=dict(
         cls_head=dict(
             loss_cls=dict(type='CrossEntropyLoss', loss_weight=1 - beta))),
-    # The teacher of configs/kd_mbv3d.py (tests keep them equal); QuantDistill
-    # keeps it in eval mode, so its dropout is inactive.
-    teacher=dict(
-        _scope_='mmaction',
-        type='Recognizer3D',
-        backbone=dict(type='InceptionI3D'),
-        cls_head=dict(
-            type='I3DHead',
-            in_channels=1024,
-            num_classes=34,
-            spatial_type='avg',
-            dropout_ratio=0.,
-            init_std=0.01,
-            average_clips='prob'),
-        data_preprocessor=_base_.model.architecture.data_preprocessor),
+    # QuantDistill keeps the teacher in eval mode.
+    teacher=_base_.kd_teacher,
     teacher_ckpt=teacher_ckpt,
+    # KLDivergence multiplies by tau^2 itself, so its weight is beta.
     distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='cls_head.fc_cls')),
-        teacher_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='cls_head.fc_cls')),
-        # KLDivergence multiplies by tau^2 itself, so its weight is beta.
+        _base_.kd_distiller,
         distill_losses=dict(
             loss_kl=dict(
                 type='KLDivergence',
                 tau=T,
                 reduction='batchmean',
-                loss_weight=beta)),
-        loss_forward_mappings=dict(
-            loss_kl=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(from_student=False, recorder='logits')))))
+                loss_weight=beta))))
 
 train_cfg = dict(
     freeze_bn_begin=freeze_bn_begin,
