@@ -7,7 +7,6 @@ import json
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -55,8 +54,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             *evaluators, dict(type='DumpResults', out_file_path=args.dump)
         ]
     cfg.launcher = args.launcher
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     for key in ('float_checkpoint', 'teacher_ckpt'):
         # The checkpoint tested holds the whole QAT / distillation model.
         if cfg.model.get(key):

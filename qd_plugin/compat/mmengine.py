@@ -196,13 +196,16 @@ def _init_dist_without_cuda() -> None:
     def skip_device_selection(original):
 
         @functools.wraps(original)
-        def init_dist(*args, **kwargs):
+        def init_dist(backend, *args, **kwargs):
             if torch.cuda.is_available():
-                return original(*args, **kwargs)
-            # Without CUDA there is no device to select: skip only that call.
+                return original(backend, *args, **kwargs)
+            # Without CUDA there is no device to select (skip only that
+            # call), and NCCL, the configs' default backend, cannot run.
+            if backend == 'nccl':
+                backend = 'gloo'
             with mock.patch.object(torch.cuda, 'set_device',
                                    lambda device: None):
-                return original(*args, **kwargs)
+                return original(backend, *args, **kwargs)
 
         init_dist.__qd_compat__ = True
         return init_dist
@@ -218,7 +221,8 @@ DIST_INIT_WITHOUT_CUDA = register_patch(
         package='mmengine',
         defect='init_dist (pytorch and slurm launchers) always calls '
         'torch.cuda.set_device: multi-process training on CPU (gloo) fails '
-        "with AttributeError '_cuda_setDevice'",
+        "with AttributeError '_cuda_setDevice' (and configs' nccl backend "
+        'cannot run there: gloo is used instead)',
         detect=_dist_init_needs_cuda,
         fix=_init_dist_without_cuda))
 

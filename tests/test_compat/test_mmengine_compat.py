@@ -176,3 +176,15 @@ def test_ddp_rejects_device_ids_for_cpu_modules_upstream():
     assert result.returncode != 0
     assert 'initialized' in result.stdout
     assert 'device_ids' in result.stderr and 'wrapped' not in result.stdout
+
+
+def test_cpu_distributed_replaces_the_nccl_default_with_gloo():
+    script = SINGLE_PROCESS_DIST.replace(
+        "init_dist('pytorch', backend='gloo')",
+        "init_dist('pytorch', backend='nccl')\n"
+        "print(torch.distributed.get_backend())")
+    result = subprocess.run(
+        [sys.executable, '-c', script, 'with-plugin', '29634'],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ['gloo', 'initialized', 'wrapped']
