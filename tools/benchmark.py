@@ -28,6 +28,13 @@ def parse_args() -> argparse.Namespace:
         'initialised weights')
     parser.add_argument(
         '--deploy-dir', help='tools/deploy.py output (ONNX, OpenVINO IR)')
+    parser.add_argument(
+        '--deploy-cfg',
+        default=osp.join(
+            osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
+            'deploy', 'video-recognition_3d_onnxruntime_static.py'),
+        help='MMDeploy config of the float export when there is no '
+        '--deploy-dir (default: %(default)s)')
     parser.add_argument('--threads', type=int, help='threads per runtime')
     parser.add_argument('--iters', type=int, default=50)
     parser.add_argument('--warmup', type=int, default=5)
@@ -99,6 +106,7 @@ def main() -> int:
         model_cfg,
         checkpoint,
         args.out,
+        args.deploy_cfg,
         deploy_dir=args.deploy_dir,
         threads=args.threads,
         iters=args.iters,

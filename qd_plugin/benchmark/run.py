@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..deploy.data import load_samples
-from ..deploy.export import (build_model, build_task, default_deploy_config,
-                             export_onnx)
+from ..deploy.export import (build_model, build_task, export_onnx,
+                             fit_input_shape)
 from .core import BenchContext, environment, run_benchmark, write_report
 
 
@@ -26,6 +26,7 @@ def _find_onnx(deploy_dir: str) -> str:
 def benchmark_model(model_cfg: Union[str, Config],
                     checkpoint: Optional[str],
                     out_json: str,
+                    deploy_cfg: Union[str, Config],
                     deploy_dir: Optional[str] = None,
                     threads: Optional[int] = None,
                     iters: int = 50,
@@ -45,6 +46,10 @@ def benchmark_model(model_cfg: Union[str, Config],
         checkpoint (str, optional): Float weights (None: initialised).
         out_json (str): Results; ``.md`` and ``.png`` are written next to it,
             generated models to ``<stem>_models/``.
+        deploy_cfg (str | Config): The MMDeploy config the float model is
+            exported with when there is no ``deploy_dir`` (e.g.
+            ``configs/deploy/video-recognition_3d_onnxruntime_static.py``),
+            fitted to the test clips' shape.
         deploy_dir (str, optional): ``tools/deploy.py`` output to take the
             ONNX/OpenVINO models from; exported here when absent.
         threads (int, optional): Threads of every runtime.
@@ -71,7 +76,9 @@ def benchmark_model(model_cfg: Union[str, Config],
             print_log(f'overwriting {path}', logger='current',
                       level=logging.WARNING)
 
-    task = build_task(default_deploy_config(), model_cfg)
+    if not isinstance(deploy_cfg, Config):
+        deploy_cfg = Config.fromfile(deploy_cfg)
+    task = build_task(deploy_cfg, model_cfg)
     model = build_model(task, checkpoint)
     inputs, _ = load_samples(model_cfg, num_samples, model.data_preprocessor)
     calibration, _ = load_samples(model_cfg, num_calibration,
@@ -96,10 +103,9 @@ def benchmark_model(model_cfg: Union[str, Config],
         if osp.exists(path):
             print_log(f'overwriting {path}', logger='current',
                       level=logging.WARNING)
-        deploy_cfg = default_deploy_config('onnxruntime',
-                                           (1, ) + inputs.shape[1:])
-        return export_onnx(deploy_cfg, model, torch.from_numpy(inputs[:1]),
-                           work_dir)
+        return export_onnx(
+            fit_input_shape(deploy_cfg, (1, ) + inputs.shape[1:]), model,
+            torch.from_numpy(inputs[:1]), work_dir)
 
     qat_model = None
     if qat_config is not None:

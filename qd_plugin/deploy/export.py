@@ -64,44 +64,6 @@ def dynamic_axes_of(deploy_cfg: Config) -> Dict[str, Dict[int, str]]:
     return result
 
 
-def default_deploy_config(backend: str = 'onnxruntime',
-                          input_shape: Optional[Sequence[int]] = None,
-                          dynamic: bool = False) -> Config:
-    """The deploy config of ``configs/deploy/video-recognition_3d_<backend>_
-    {static,dynamic}.py`` built in code, at ``input_shape`` (N, clips, C, T,
-    H, W; default 1x1x3x16x224x224)."""
-    shape = list(input_shape or (1, 1, 3, 16, 224, 224))
-    onnx_config = dict(
-        type='onnx',
-        export_params=True,
-        keep_initializers_as_inputs=False,
-        opset_version=11,
-        save_file='end2end.onnx',
-        input_names=['input'],
-        output_names=['output'],
-        input_shape=None if dynamic else shape[-1:-3:-1],
-        optimize=False)
-    if dynamic:
-        onnx_config['dynamic_axes'] = dict(
-            input={
-                0: 'batch',
-                1: 'num_clips',
-                3: 'time',
-                4: 'height',
-                5: 'width'
-            },
-            output={0: 'batch'})
-    return Config(
-        dict(
-            codebase_config=dict(
-                type='mmaction', task='VideoRecognition',
-                module=['qd_plugin']),
-            onnx_config=onnx_config,
-            backend_config=dict(
-                type=backend,
-                model_inputs=[dict(opt_shapes=dict(input=shape))])))
-
-
 def export_shape_of(deploy_cfg: Config) -> Optional[List[int]]:
     """The input shape to export at: ``backend_config.model_inputs[0]
     .opt_shapes.input`` (MMDeploy's OpenVINO layout), N x clips x C x T x H x

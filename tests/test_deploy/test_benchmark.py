@@ -86,6 +86,8 @@ def test_benchmark_from_deploy_dir_with_an_extra_row(tiny_driveact, tmp_path):
             tiny_model_cfg,
             tiny_checkpoint,
             str(tmp_path / 'b.json'),
+            str(REPO_ROOT / 'configs' / 'deploy' /
+                'video-recognition_3d_onnxruntime_static.py'),
             deploy_dir=str(deploy_dir),
             threads=1,
             iters=2,

@@ -9,6 +9,7 @@ import pytest
 import torch
 from onnx import numpy_helper
 
+from conftest import REPO_ROOT
 from qd_plugin.benchmark import benchmark_model
 from qd_plugin.deploy import OnnxRuntime, ParityError, deploy
 from qd_plugin.deploy.data import load_samples
@@ -126,6 +127,8 @@ def test_benchmark_int8_rows(tiny_driveact, tiny_qat, tmp_path):
         tiny['cfg'],
         str(tiny['checkpoint']),
         str(tmp_path / 'bench.json'),
+        str(REPO_ROOT / 'configs' / 'deploy' /
+            'video-recognition_3d_onnxruntime_static.py'),
         threads=1,
         iters=1,
         warmup=0,
