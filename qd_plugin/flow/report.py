@@ -1,10 +1,11 @@
 """``report.md`` of the compress-and-evaluate flow: one table and plots."""
 import glob
 import json
+import math
 import os.path as osp
 import shutil
 from datetime import datetime
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 import matplotlib.ticker
@@ -43,6 +44,32 @@ def results_table(models: Sequence) -> str:
             f'{_fmt(m.size_mb)} | {_fmt(m.latency_ms)} | '
             f'{_fmt(speedup, ".1f")}{"x" if speedup else ""} |')
     return '\n'.join(lines)
+
+
+def chance_level(per_class: Dict[str, Dict]) -> Tuple[float, float]:
+    """Mean class accuracy of uniform guessing on a split, and its spread.
+
+    Args:
+        per_class (dict): ``{class: {'accuracy': a, 'support': n}}`` of the
+            split, as ``ClassAccuracyMetric`` writes it.
+
+    Returns:
+        tuple[float, float]: The expected mean class accuracy of guessing
+        and its standard deviation over the split's clips.
+    """
+    num_classes = len(per_class)
+    p = 1 / num_classes
+    variance = sum(p * (1 - p) / c['support']
+                   for c in per_class.values()) / num_classes**2
+    return p, math.sqrt(variance)
+
+
+def one_clip_steps(per_class: Dict[str, Dict]) -> Tuple[float, float]:
+    """The smallest and largest change of the mean class accuracy that one
+    clip of the split makes."""
+    supports = [c['support'] for c in per_class.values()]
+    return (1 / (len(supports) * max(supports)),
+            1 / (len(supports) * min(supports)))
 
 
 def per_class_file(work_dir: str, model) -> Optional[str]:
@@ -143,20 +170,40 @@ def write_report(models: List, work_dir: str, settings: Dict,
         'has the 16x224x224 figures). Speed-up is against the float student.',
         '', results_table(models), ''
     ]
+    at_chance = []
     if final.title in per_class:
-        num_classes = len(per_class[final.title])
+        split = per_class[final.title]
+        chance, spread = chance_level(split)
+        small, large = one_clip_steps(split)
+        clips = sum(c['support'] for c in split.values())
         lines += [
-            f'Chance level: {100 / num_classes:.1f}% mean class accuracy '
-            f'({num_classes} classes in the test split).', ''
+            f'Chance level: {100 * chance:.1f}% mean class accuracy '
+            f'({len(split)} classes in the test split, {clips} clips). '
+            f'Guessing scores {100 * chance:.1f} ± {100 * spread:.1f} '
+            f'(1 sd) on this split, and one clip moves the mean class '
+            f'accuracy by {100 * small:.1f}-{100 * large:.1f} points.', ''
         ]
+        at_chance = [
+            m for m in models
+            if m.metrics.get('test', {}).get(METRIC, 1) < chance + 2 * spread
+        ]
+        if at_chance:
+            lines += [
+                f'Within 2 sd of chance on test (below '
+                f'{100 * (chance + 2 * spread):.1f}%): '
+                f'{", ".join(m.title for m in at_chance)}. Their accuracy '
+                'does not compare methods.', ''
+            ]
     if 'kd' in by_name and 'kd_qat' in by_name:
         kd = by_name['kd'].metrics.get('test', {}).get(METRIC)
         kd_qat = by_name['kd_qat'].metrics.get('test', {}).get(METRIC)
         if kd is not None and kd_qat is not None:
-            lines += [
-                f'KD+QAT int8 vs KD float student (test mean class accuracy): '
-                f'{100 * (kd_qat - kd):+.1f} points.', ''
-            ]
+            line = (f'KD+QAT int8 vs KD float student (test mean class '
+                    f'accuracy): {100 * (kd_qat - kd):+.1f} points.')
+            if by_name['kd'] in at_chance and by_name['kd_qat'] in at_chance:
+                line += (' Both are at chance, so this difference says '
+                         'nothing about what quantization costs.')
+            lines += [line, '']
     lines += [
         '## Plots', '', '![accuracy vs latency](accuracy_vs_latency.png)', '',
         '![per-class accuracy](per_class_accuracy.png)', ''

@@ -6,7 +6,8 @@ import pytest
 from conftest import REPO_ROOT
 from qd_plugin.flow.compress_flow import CompressFlow, ModelResult
 from qd_plugin.flow.quick import shrink_config
-from qd_plugin.flow.report import results_table, write_report
+from qd_plugin.flow.report import (chance_level, one_clip_steps, results_table,
+                                   write_report)
 from qd_plugin.utils import load_config
 
 
@@ -91,10 +92,36 @@ def test_report_has_table_comparison_and_plots(tmp_path):
     path = write_report(fake_models(tmp_path), str(tmp_path), dict(quick=1))
     report = open(path).read()
     assert '| KD+QAT | int8 |' in report
-    assert 'Chance level: 50.0% mean class accuracy (2 classes' in report
-    assert 'KD+QAT int8 vs KD float student (test mean class accuracy): ' \
-        '-3.0 points.' in report
+    assert ('Chance level: 50.0% mean class accuracy (2 classes in the test '
+            'split, 3 clips). Guessing scores 50.0 ± 30.6 (1 sd) on this '
+            'split, and one clip moves the mean class accuracy by 25.0-50.0 '
+            'points.') in report
+    # 2 and 1 clips per class: even 65% is within 2 sd of guessing.
+    assert ('Within 2 sd of chance on test (below 111.2%): Float student, '
+            'KD student, KD+QAT.') in report
+    assert ('KD+QAT int8 vs KD float student (test mean class accuracy): '
+            '-3.0 points. Both are at chance') in report
     for name in ('accuracy_vs_latency.png', 'per_class_accuracy.png',
                  'confusion_matrix_final.png'):
         assert (tmp_path / name).stat().st_size > 0
         assert name in report
+
+
+def test_chance_level_and_one_clip_steps():
+    # 8 classes of 4 clips: sd = sqrt(8 * (1/8 * 7/8) / 4) / 8.
+    split = {str(c): dict(accuracy=0.0, support=4) for c in range(8)}
+    chance, spread = chance_level(split)
+    assert chance == 0.125
+    assert spread == pytest.approx(0.0584634, abs=1e-6)
+    split['0']['support'] = 1
+    assert one_clip_steps(split) == (1 / 32, 1 / 8)
+
+
+def test_report_does_not_flag_models_above_chance(tmp_path):
+    models = fake_models(tmp_path)
+    per_class = next(tmp_path.glob('kd_qat/eval_test/*/int8'))
+    (per_class / 'per_class_accuracy.json').write_text(json.dumps({
+        str(c): dict(accuracy=0.6, support=50) for c in range(8)}))
+    report = open(write_report(models, str(tmp_path), {})).read()
+    assert 'Within 2 sd of chance' not in report
+    assert report.count('-3.0 points.\n') == 1
