@@ -12,6 +12,7 @@ Example::
 """
 import argparse
 import os.path as osp
+from typing import Optional
 
 from qd_plugin.flow.compress_flow import CompressFlow, QuickSettings
 
@@ -29,8 +30,34 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='small clips and few epochs: minutes on 2 CPU cores')
     parser.add_argument(
+        '--epochs',
+        nargs='+',
+        default=[],
+        metavar='STAGE=N',
+        help='with --quick: epochs of a stage (teacher, float, kd, qat, '
+        'kd_qat), e.g. --epochs float=60 kd=60 for a longer run')
+    parser.add_argument(
         '--threads', type=int, default=2, help='benchmark threads')
     return parser.parse_args()
+
+
+def quick_settings(args: argparse.Namespace) -> Optional[QuickSettings]:
+    """``--quick`` settings with the ``--epochs`` overrides."""
+    if not args.quick:
+        if args.epochs:
+            raise SystemExit('--epochs needs --quick (the full flow trains '
+                             "each config's own schedule)")
+        return None
+    settings = QuickSettings()
+    for item in args.epochs:
+        stage, _, value = item.partition('=')
+        if stage not in settings.epochs or not value.isdigit() \
+                or int(value) < 1:
+            raise SystemExit(
+                f'--epochs {item}: expected STAGE=N with N >= 1 and STAGE '
+                f'one of {", ".join(settings.epochs)}')
+        settings.epochs[stage] = int(value)
+    return settings
 
 
 def main() -> None:
@@ -42,7 +69,7 @@ def main() -> None:
         repo_root,
         work_dir,
         data_root=args.data_root,
-        quick=QuickSettings() if args.quick else None,
+        quick=quick_settings(args),
         threads=args.threads)
     print(f'report: {flow.run()}')
 

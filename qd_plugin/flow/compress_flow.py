@@ -6,6 +6,7 @@ folder first, so a stage can be re-run by hand with exactly what the flow ran.
 A stage that finished is not run again.
 """
 import glob
+import hashlib
 import importlib.util
 import json
 import os
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import torch
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from ..quantization import serialized_size
@@ -135,17 +137,20 @@ class CompressFlow:
         """Train ``configs/<config>`` into ``<work_dir>/<name>``."""
         stage_dir = osp.join(self.work_dir, name)
         done = osp.join(stage_dir, 'trained.json')
+        cfg = self._build_stage_config(name, config, variables)
         if osp.isfile(done):
             with open(done) as f:
                 record = json.load(f)
+            self._check_same_config(name, cfg, record)
             self.logger.info(f'{name}: trained before ({record["checkpoint"]})')
         else:
-            stage_config = self._stage_config(name, config, variables)
+            stage_config = self._save_stage_config(name, cfg)
             self._run_tool(name, 'train',
                            ['tools/train.py', stage_config, '--work-dir',
                             stage_dir])
             record = dict(config=stage_config,
-                          checkpoint=self._final_checkpoint(stage_dir))
+                          checkpoint=self._final_checkpoint(stage_dir),
+                          config_sha256=_sha256(cfg.dump()))
             with open(done, 'w') as f:
                 json.dump(record, f, indent=2)
         precision = 'int8' if 'qat' in name else 'fp32'
@@ -242,9 +247,10 @@ class CompressFlow:
             threads=self.threads,
             torch=torch.__version__)
 
-    def _stage_config(self, name: str, config: str, variables: Dict) -> str:
-        """Bind the variables (data, checkpoints), apply the quick settings
-        and save the config the stage runs."""
+    def _build_stage_config(self, name: str, config: str,
+                            variables: Dict) -> Config:
+        """Bind the variables (data, checkpoints) and apply the quick
+        settings."""
         cfg = load_config(
             osp.join(self.repo_root, 'configs', config),
             dict(variables,
@@ -253,10 +259,27 @@ class CompressFlow:
         if self.quick:
             shrink_config(cfg, self.quick.epochs[name], self.quick.clip_len,
                           self.quick.size, self.quick.frame_interval)
+        return cfg
+
+    def _save_stage_config(self, name: str, cfg: Config) -> str:
+        """Save the config the stage runs; returns its path."""
         path = osp.join(self.work_dir, name, f'{name}.py')
         os.makedirs(osp.dirname(path), exist_ok=True)
         cfg.dump(path)
         return path
+
+    @staticmethod
+    def _check_same_config(name: str, cfg: Config, record: Dict) -> None:
+        """A finished stage is reused only for the config it was trained
+        with (e.g. not after ``--epochs`` changed)."""
+        if record.get('config_sha256', _sha256(cfg.dump())) == _sha256(
+                cfg.dump()):
+            return
+        stage_dir = osp.dirname(record['config'])
+        raise RuntimeError(
+            f'{name}: finished before with another config (see '
+            f'{record["config"]}); use another --work-dir, or delete '
+            f'{stage_dir} to train it again')
 
     def _final_checkpoint(self, stage_dir: str) -> str:
         best = sorted(glob.glob(osp.join(stage_dir, 'best_*.pth')))
@@ -293,6 +316,10 @@ class CompressFlow:
                                f'{result.returncode}); end of {log}:\n{tail}')
         self.logger.info(f'{stage}: {step} done in '
                          f'{time.time() - started:.0f} s')
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _state_dict_mb(checkpoint: str) -> float:

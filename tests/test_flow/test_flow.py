@@ -1,4 +1,7 @@
 """tools/run_flow.py's pieces: quick settings, stage bookkeeping, report."""
+import argparse
+import hashlib
+import importlib.util
 import json
 
 import pytest
@@ -125,3 +128,46 @@ def test_report_does_not_flag_models_above_chance(tmp_path):
     report = open(write_report(models, str(tmp_path), {})).read()
     assert 'Within 2 sd of chance' not in report
     assert report.count('-3.0 points.\n') == 1
+
+
+def load_run_flow_tool():
+    spec = importlib.util.spec_from_file_location(
+        'run_flow', REPO_ROOT / 'tools' / 'run_flow.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_epochs_option_overrides_quick_stages():
+    tool = load_run_flow_tool()
+    args = argparse.Namespace(quick=True, epochs=['float=60', 'kd=40'])
+    settings = tool.quick_settings(args)
+    assert settings.epochs == dict(teacher=3, float=60, kd=40, qat=2,
+                                   kd_qat=3)
+
+
+@pytest.mark.parametrize('quick,epochs,message', [
+    (True, ['student=3'], '--epochs student=3: expected STAGE=N'),
+    (True, ['kd=0'], '--epochs kd=0: expected STAGE=N'),
+    (False, ['kd=3'], '--epochs needs --quick'),
+])
+def test_bad_epochs_option_is_named(quick, epochs, message):
+    tool = load_run_flow_tool()
+    with pytest.raises(SystemExit, match=message):
+        tool.quick_settings(argparse.Namespace(quick=quick, epochs=epochs))
+
+
+def test_a_finished_stage_with_another_config_is_not_reused(tmp_path):
+    flow = CompressFlow(str(REPO_ROOT), str(tmp_path), data_root=str(tmp_path))
+    (tmp_path / 'float').mkdir()
+    record = dict(config=str(tmp_path / 'float' / 'float.py'),
+                  checkpoint='best.pth', config_sha256='0' * 64)
+    (tmp_path / 'float' / 'trained.json').write_text(json.dumps(record))
+    with pytest.raises(RuntimeError,
+                       match='float: finished before with another config'):
+        flow.train('float', 'a model', 'mbv3d_driveact.py')
+    cfg = flow._build_stage_config('float', 'mbv3d_driveact.py', {})
+    record['config_sha256'] = hashlib.sha256(cfg.dump().encode()).hexdigest()
+    (tmp_path / 'float' / 'trained.json').write_text(json.dumps(record))
+    assert flow.train('float', 'a model', 'mbv3d_driveact.py').checkpoint \
+        == 'best.pth'
