@@ -268,14 +268,16 @@ def deploy(deploy_cfg: Union[str, Config],
            atol: float = 1e-3,
            overwrite: bool = False,
            threads: Optional[int] = None,
-           min_int8_agreement: float = 0.9) -> DeployResult:
+           min_int8_agreement: float = 0.9,
+           int8_atol: Optional[float] = None) -> DeployResult:
     """Export, convert, check parity and write the SDK files.
 
     A float recognizer is exported with MMDeploy and must match PyTorch
     within ``atol``. A QAT model (MMRazor ``MMArchitectureQuant`` config) is
     exported as a QDQ int8 graph (:mod:`.qat`) and must agree with PyTorch's
     int8 model on the top-1 class of at least ``min_int8_agreement`` of the
-    samples.
+    samples, a flip between near-tied classes counting as agreement
+    (``int8_atol``, see :func:`.qat.check_int8_runtimes`).
 
     Args:
         deploy_cfg (str | Config): The deploy config (``configs/deploy``).
@@ -289,17 +291,22 @@ def deploy(deploy_cfg: Union[str, Config],
         overwrite (bool): Replace files an earlier run left in ``work_dir``.
         threads (int, optional): Threads of the runtimes in the check.
         min_int8_agreement (float): For QAT models, see above.
+        int8_atol (float, optional): For QAT models, the difference of
+            class log probabilities (scores for heads not averaging
+            probabilities) counted as int8 rounding noise. Defaults to
+            ``qat.INT8_ATOL``.
 
     Raises:
         FileExistsError: ``work_dir`` holds outputs and not ``overwrite``.
         ParityError: a runtime differs from PyTorch by more than ``atol``.
     """
     deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg)
-    from .qat import deploy_qat, is_qat_config
+    from .qat import INT8_ATOL, deploy_qat, is_qat_config
     if is_qat_config(model_cfg):
         result = deploy_qat(deploy_cfg, model_cfg, checkpoint, work_dir,
                             device, num_samples, min_int8_agreement,
-                            overwrite, threads)
+                            overwrite, threads,
+                            INT8_ATOL if int8_atol is None else int8_atol)
         _write_parity(work_dir, result.parities)
         return result
     backend = backend_of(deploy_cfg)

@@ -139,6 +139,8 @@ class OpenVINORuntime(Runtime):
             another runtime in the same benchmark) is using; on the shared
             2-core test machine pinning made OpenVINO and the PyTorch rows
             interleaved with it slower and noisier.
+        perf_count (bool): ``PERF_COUNT``: collect per-layer times, read with
+            :meth:`profiling_info` after a call (costs a little time).
     """
 
     name = 'openvino'
@@ -147,13 +149,15 @@ class OpenVINORuntime(Runtime):
                  path: str,
                  threads: Optional[int] = None,
                  precision: str = 'f32',
-                 pinning: bool = False) -> None:
+                 pinning: bool = False,
+                 perf_count: bool = False) -> None:
         import openvino as ov
         config: Dict[str, str] = {
             'PERFORMANCE_HINT': 'LATENCY',
             'NUM_STREAMS': '1',
             'ENABLE_CPU_PINNING': 'YES' if pinning else 'NO',
             'INFERENCE_PRECISION_HINT': precision,
+            'PERF_COUNT': 'YES' if perf_count else 'NO',
         }
         if threads:
             config['INFERENCE_NUM_THREADS'] = str(threads)
@@ -170,6 +174,11 @@ class OpenVINORuntime(Runtime):
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         self.request.infer({0: inputs})
         return self.request.get_output_tensor(0).data.copy()
+
+    def profiling_info(self) -> list:
+        """Per-layer ``openvino.ProfilingInfo`` of the last call (needs
+        ``perf_count``): compiled layer name, type, kernel, time."""
+        return list(self.request.profiling_info)
 
 
 def set_torch_threads(threads: Optional[int]) -> None:
