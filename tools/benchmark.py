@@ -10,6 +10,10 @@ Example::
         --out work_dirs/benchmark/mbv3d.json
 
 writes ``mbv3d.json``, ``mbv3d.md`` (table) and ``mbv3d.png`` (bar chart).
+Each row's size is that of what the runtime loaded, named in ``size of``
+(e.g. OpenVINO reading our QDQ ONNX directly, or its IR ``.xml`` + ``.bin``);
+``smaller`` is the ratio to PyTorch's fp32 state dict. Per-layer profiles of
+the int8 rows: ``benchmarks/profile_layers.py``.
 """
 import argparse
 import os

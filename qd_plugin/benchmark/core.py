@@ -3,18 +3,13 @@
 Every row of the table is a :class:`BenchCase` made by a *row builder*
 registered with :func:`register_rows`. Builders get a :class:`BenchContext`
 (the model, real samples, the deploy dir, the options) and return zero or more
-cases, so rows are added without touching the timing loop:
+cases, so rows are added without touching the timing loop (the shipped
+rows are in :mod:`.rows`).
 
-* ``torch_fp32``, ``onnxruntime_fp32``, ``openvino_fp32``: the float model.
-* ``peer_ort_ptq``: ONNX Runtime ``quantize_static`` QDQ int8 of the float
-  ONNX, run in OpenVINO and in ONNX Runtime (the baseline a user would pick).
-* With a quantization-aware trained model (``ctx.qat_model``, else no row):
-  ``torch_int8_qat`` (PyTorch int8 on the ``x86`` and ``fbgemm`` engines)
-  and ``qdq_int8_qat`` (our QDQ ONNX export of it in OpenVINO and ONNX
-  Runtime).
-
-The runtimes are interleaved: iteration ``i`` runs every case once, starting
-at a rotating offset, so load from other processes hits all of them alike.
+The runtimes are interleaved: every iteration runs each case once, in a
+fresh random order, so load from other processes hits all of them alike and
+no case always runs right after the same other one (whose left-over worker
+threads or cache state it would always inherit).
 """
 import json
 import logging
@@ -31,8 +26,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..deploy.parity import compare
-from ..deploy.runtimes import (OnnxRuntime, OpenVINORuntime, TorchRuntime,
-                               set_torch_threads)
+from ..deploy.runtimes import TorchRuntime, set_torch_threads
 
 REQUIRED_KEYS = ('runtime', 'precision', 'source', 'p50_ms', 'p90_ms',
                  'size_mb')
@@ -51,6 +45,8 @@ class BenchCase:
     #: Whose top-1 predictions this row is checked against: ``'torch fp32'``
     #: (the float model) or another row, named ``'<runtime> <precision>'``.
     agreement_with: str = 'torch fp32'
+    #: What ``size_mb`` is the size of (the files loaded, a serialization).
+    size_of: str = ''
 
 
 @dataclass
@@ -117,146 +113,20 @@ def register_rows(name: str) -> Callable[[RowBuilder], RowBuilder]:
 
 
 # ---------------------------------------------------------------------------
-# Rows
-# ---------------------------------------------------------------------------
-def torch_scores(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """What the exported graph computes, in eager PyTorch: features, head and
-    ``average_clip`` (no data-sample bookkeeping)."""
-    feats, kwargs = model.extract_feat(inputs, test_mode=True)
-    scores = model.cls_head(feats, **kwargs)
-    return model.cls_head.average_clip(
-        scores, num_segs=scores.shape[0] // inputs.shape[0])
-
-
-def _source(path: Optional[str]) -> str:
-    if not path:
-        return 'initialised weights'
-    relative = osp.relpath(path)
-    return path if relative.startswith('..') else relative
-
-
-@register_rows('torch_fp32')
-def torch_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
-    model = ctx.model
-
-    def run(x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return torch_scores(model, torch.from_numpy(x)).numpy()
-
-    size = TorchRuntime(model).size_mb  # the state dict, not optimizer etc.
-    return [
-        BenchCase('torch', 'fp32', _source(ctx.checkpoint), run, size,
-                  'eager')
-    ]
-
-
-@register_rows('onnxruntime_fp32')
-def ort_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
-    runtime = OnnxRuntime(ctx.float_onnx(), ctx.threads)
-    return [
-        BenchCase('onnxruntime', 'fp32', _source(ctx.float_onnx()), runtime,
-                  runtime.size_mb)
-    ]
-
-
-@register_rows('openvino_fp32')
-def openvino_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
-    xml = _find(ctx.deploy_dir, '.xml')
-    if xml is None:  # no OpenVINO deploy: convert the ONNX here
-        from ..deploy.export import convert_to_openvino
-        xml = convert_to_openvino(
-            ctx.float_onnx(), osp.join(ctx.work_dir, 'openvino_fp32.xml'))
-    runtime = OpenVINORuntime(xml, ctx.threads, precision='f32')
-    return [
-        BenchCase('openvino', 'fp32', _source(xml), runtime, runtime.size_mb)
-    ]
-
-
-@register_rows('peer_ort_ptq')
-def peer_ptq_rows(ctx: BenchContext) -> List[BenchCase]:
-    from .ptq import quantize_onnx_static
-    qdq = osp.join(ctx.work_dir, 'peer_ort_ptq_qdq.onnx')
-    quantize_onnx_static(ctx.float_onnx(), qdq, ctx.calibration)
-    source = (f'{_source(qdq)} (ORT quantize_static QDQ s8s8 per-channel, '
-              f'{len(ctx.calibration)} calibration clips)')
-    in_openvino = OpenVINORuntime(qdq, ctx.threads, precision='f32')
-    in_ort = OnnxRuntime(qdq, ctx.threads)
-    return [
-        BenchCase('openvino', 'int8 (peer: ORT PTQ)', source, in_openvino,
-                  in_openvino.size_mb),
-        BenchCase('onnxruntime', 'int8 (peer: ORT PTQ)', source, in_ort,
-                  in_ort.size_mb),
-    ]
-
-
-@register_rows('torch_int8_qat')
-def torch_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
-    """The QAT model converted to PyTorch int8 (frozen TorchScript, as
-    ``QATInt8TestLoop`` saves it), one row per quantized engine."""
-    if ctx.qat_model is None:
-        return []
-    from ..deploy.qat import TORCH_INT8_ENGINES, TorchInt8Runtime
-    example = torch.from_numpy(ctx.inputs[:1])
-    cases = []
-    for engine in TORCH_INT8_ENGINES:
-        if engine not in torch.backends.quantized.supported_engines:
-            continue
-        runtime = TorchInt8Runtime(ctx.qat_model, example, engine)
-        cases.append(
-            BenchCase(
-                'torch', f'int8 (QAT, {engine})', _source(
-                    ctx.qat_checkpoint), runtime, runtime.size_mb,
-                'TorchScript', f'torch int8 (QAT, {TORCH_INT8_ENGINES[0]})'
-                if engine != TORCH_INT8_ENGINES[0] else 'torch fp32'))
-    return cases
-
-
-# The int8 rows of the QAT model are checked against PyTorch's int8 model.
-_TORCH_INT8_X86 = 'torch int8 (QAT, x86)'
-
-
-@register_rows('qdq_int8_qat')
-def qdq_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
-    """Our QDQ ONNX export of the QAT model in OpenVINO and ONNX Runtime."""
-    if ctx.qat_model is None:
-        return []
-    from ..deploy.export import convert_to_openvino
-    from ..deploy.qdq import export_qdq_onnx
-    onnx_path = export_qdq_onnx(ctx.qat_model,
-                                torch.from_numpy(ctx.inputs[:1]),
-                                osp.join(ctx.work_dir, 'qat_qdq.onnx'))
-    xml = convert_to_openvino(onnx_path)
-    in_openvino = OpenVINORuntime(xml, ctx.threads, precision='f32')
-    in_ort = OnnxRuntime(onnx_path, ctx.threads)
-    source = (f'{_source(onnx_path)} (QDQ export of '
-              f'{_source(ctx.qat_checkpoint)})')
-    return [
-        BenchCase('openvino', 'int8 (QAT, QDQ)', source, in_openvino,
-                  in_openvino.size_mb, agreement_with=_TORCH_INT8_X86),
-        BenchCase('onnxruntime', 'int8 (QAT, QDQ)', source, in_ort,
-                  in_ort.size_mb, agreement_with=_TORCH_INT8_X86),
-    ]
-
-
-def _find(folder: Optional[str], ext: str) -> Optional[str]:
-    if not folder:
-        return None
-    names = sorted(n for n in os.listdir(folder) if n.endswith(ext))
-    preferred = [n for n in names if n.startswith('end2end')]
-    names = preferred or names
-    return osp.join(folder, names[0]) if names else None
-
-
-# ---------------------------------------------------------------------------
 # Timing
 # ---------------------------------------------------------------------------
 def time_cases(cases: Sequence[BenchCase],
                x: np.ndarray,
                iters: int,
                warmup: int,
-               settle_s: float = 0.0) -> List[List[float]]:
-    """Interleaved timing: iteration ``i`` runs each case once, starting at
-    case ``i % len(cases)``. Returns the post-warm-up times (ms) per case.
+               settle_s: float = 0.0,
+               seed: int = 0) -> List[List[float]]:
+    """Interleaved timing: each iteration runs every case once, in an order
+    drawn at random (``seed``). Returns the post-warm-up times (ms) per case.
+
+    With a fixed cyclic order each case would always follow the same case:
+    on the shared test machine the row after PyTorch's (whose OpenMP threads
+    linger) measured up to ~10% slower than the same model in another row.
 
     ``settle_s``: untimed pause after each run, so that worker threads a
     runtime leaves spinning after a call (OpenMP in PyTorch, TBB in
@@ -266,9 +136,9 @@ def time_cases(cases: Sequence[BenchCase],
     PyTorch measured 50 ms to over 1 s for the same clip depending on load.
     """
     times: List[List[float]] = [[] for _ in cases]
+    rng = np.random.default_rng(seed)
     for i in range(warmup + iters):
-        for k in range(len(cases)):
-            j = (i + k) % len(cases)
+        for j in rng.permutation(len(cases)):
             start = time.perf_counter()
             cases[j].run(x)
             elapsed = (time.perf_counter() - start) * 1e3
@@ -292,6 +162,7 @@ def summarize(case: BenchCase, times: Sequence[float]) -> Dict:
         mean_ms=round(mean, 3),
         throughput_clips_per_s=round(1e3 / mean, 2),
         size_mb=round(case.size_mb, 3),
+        size_of=case.size_of,
         note=case.note)
 
 
@@ -364,6 +235,8 @@ def run_benchmark(ctx: BenchContext,
     for row in results:
         row['speedup_vs_torch_fp32'] = round(
             base['p50_ms'] / row['p50_ms'], 2) if base else None
+        row['size_ratio_vs_torch_fp32'] = round(
+            base['size_mb'] / row['size_mb'], 2) if base else None
     return results
 
 
@@ -371,17 +244,25 @@ def run_benchmark(ctx: BenchContext,
 # Reports
 # ---------------------------------------------------------------------------
 def markdown_table(rows: Sequence[Dict]) -> str:
+    """One line per row; ``x torch fp32``: p50 speed-up, ``smaller``: size
+    ratio, both relative to the PyTorch fp32 row."""
     header = ('| runtime | precision | p50 ms | p90 ms | min ms | clips/s | '
-              'size MB | x torch fp32 | top-1 agree (with) | source |')
-    lines = [header, '|' + '---|' * 10]
+              'size MB | smaller | size of | x torch fp32 | '
+              'top-1 agree (with) | source |')
+    lines = [header, '|' + '---|' * 12]
+
+    def ratio(value: Optional[float]) -> str:
+        return '' if value is None else f'{value:.2f}'
+
     for r in rows:
-        speedup = r.get('speedup_vs_torch_fp32')
         lines.append(
             f"| {r['runtime']} | {r['precision']} | {r['p50_ms']:.2f} | "
             f"{r['p90_ms']:.2f} | {r['min_ms']:.2f} | "
             f"{r['throughput_clips_per_s']:.1f} | "
-            f"{r['size_mb']:.2f} | "
-            f"{'' if speedup is None else f'{speedup:.2f}'} | "
+            f"{r['size_mb']:.3f} | "
+            f"{ratio(r.get('size_ratio_vs_torch_fp32'))} | "
+            f"{r.get('size_of', '')} | "
+            f"{ratio(r.get('speedup_vs_torch_fp32'))} | "
             f"{r.get('top1_agreement', float('nan')):.0%} "
             f"({r.get('agreement_with', 'torch fp32')}) | {r['source']} |")
     return '\n'.join(lines) + '\n'

@@ -110,7 +110,18 @@ def test_runtimes_are_interleaved():
         BenchCase(name, 'fp32', '', lambda x, name=name: calls.append(name),
                   1.0) for name in 'abc'
     ]
-    times = time_cases(cases, np.zeros(1), iters=3, warmup=1)
-    assert [len(t) for t in times] == [3, 3, 3]
-    # Each iteration runs every case once, starting one case later.
-    assert calls == list('abc' 'bca' 'cab' 'abc')
+    times = time_cases(cases, np.zeros(1), iters=20, warmup=1)
+    assert [len(t) for t in times] == [20, 20, 20]
+    # Each iteration runs every case once, in a random order: no case
+    # always follows the same other case.
+    rounds = [''.join(calls[i:i + 3]) for i in range(0, len(calls), 3)]
+    assert len(rounds) == 21 and all(sorted(r) == list('abc') for r in rounds)
+    successions = {''.join(calls[i:i + 2]) for i in range(len(calls) - 1)}
+    assert {'ab', 'ba', 'bc', 'cb', 'ac', 'ca'} <= successions
+    # Reproducible: the same seed, the same order.
+    again = []
+    time_cases([
+        BenchCase(name, 'fp32', '', lambda x, name=name: again.append(name),
+                  1.0) for name in 'abc'
+    ], np.zeros(1), iters=20, warmup=1)
+    assert again == calls

@@ -1,0 +1,174 @@
+"""The benchmark's rows (see :mod:`.core`), registered in table order.
+
+* ``torch_fp32``, ``onnxruntime_fp32``, ``openvino_fp32``: the float model.
+* ``peer_ort_ptq``: ONNX Runtime ``quantize_static`` QDQ int8 of the float
+  ONNX, run in OpenVINO and in ONNX Runtime (the baseline a user would pick).
+* With a quantization-aware trained model (``ctx.qat_model``, else no row):
+  ``torch_int8_qat`` (PyTorch int8 on the ``x86`` and ``fbgemm`` engines)
+  and ``qdq_int8_qat`` (our QDQ ONNX export of it in OpenVINO, from the ONNX
+  file and from the OpenVINO IR the MMDeploy SDK loads, and in ONNX
+  Runtime).
+
+Each row's ``size_of`` names what its size is of: the files the runtime
+loaded, or how PyTorch serializes the model.
+"""
+import os
+import os.path as osp
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..deploy.runtimes import OnnxRuntime, OpenVINORuntime, TorchRuntime
+from .core import BenchCase, BenchContext, register_rows
+
+
+def torch_scores(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """What the exported graph computes, in eager PyTorch: features, head and
+    ``average_clip`` (no data-sample bookkeeping)."""
+    feats, kwargs = model.extract_feat(inputs, test_mode=True)
+    scores = model.cls_head(feats, **kwargs)
+    return model.cls_head.average_clip(
+        scores, num_segs=scores.shape[0] // inputs.shape[0])
+
+
+def _source(path: Optional[str]) -> str:
+    if not path:
+        return 'initialised weights'
+    relative = osp.relpath(path)
+    return path if relative.startswith('..') else relative
+
+
+def _files(files: Sequence[str]) -> str:
+    """``size_of`` of a runtime: its files' names."""
+    return ' + '.join(osp.basename(f) for f in files)
+
+
+@register_rows('torch_fp32')
+def torch_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
+    model = ctx.model
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return torch_scores(model, torch.from_numpy(x)).numpy()
+
+    size = TorchRuntime(model).size_mb  # the state dict, not optimizer etc.
+    return [
+        BenchCase('torch', 'fp32', _source(ctx.checkpoint), run, size,
+                  'eager', size_of='state_dict (torch.save)')
+    ]
+
+
+@register_rows('onnxruntime_fp32')
+def ort_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
+    runtime = OnnxRuntime(ctx.float_onnx(), ctx.threads)
+    return [
+        BenchCase('onnxruntime', 'fp32', _source(ctx.float_onnx()), runtime,
+                  runtime.size_mb, size_of=_files(runtime.files))
+    ]
+
+
+@register_rows('openvino_fp32')
+def openvino_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
+    xml = _find(ctx.deploy_dir, '.xml')
+    if xml is None:  # no OpenVINO deploy: convert the ONNX here
+        from ..deploy.export import convert_to_openvino
+        xml = convert_to_openvino(
+            ctx.float_onnx(), osp.join(ctx.work_dir, 'openvino_fp32.xml'))
+    runtime = OpenVINORuntime(xml, ctx.threads, precision='f32')
+    return [
+        BenchCase('openvino', 'fp32', _source(xml), runtime, runtime.size_mb,
+                  size_of=_files(runtime.files))
+    ]
+
+
+@register_rows('peer_ort_ptq')
+def peer_ptq_rows(ctx: BenchContext) -> List[BenchCase]:
+    from .ptq import quantize_onnx_static
+    qdq = osp.join(ctx.work_dir, 'peer_ort_ptq_qdq.onnx')
+    quantize_onnx_static(ctx.float_onnx(), qdq, ctx.calibration)
+    source = (f'{_source(qdq)} (ORT quantize_static QDQ s8s8 per-channel, '
+              f'{len(ctx.calibration)} calibration clips)')
+    in_openvino = OpenVINORuntime(qdq, ctx.threads, precision='f32')
+    in_ort = OnnxRuntime(qdq, ctx.threads)
+    return [
+        BenchCase('openvino', 'int8 (peer: ORT PTQ)', source, in_openvino,
+                  in_openvino.size_mb, size_of=_files(in_openvino.files)),
+        BenchCase('onnxruntime', 'int8 (peer: ORT PTQ)', source, in_ort,
+                  in_ort.size_mb, size_of=_files(in_ort.files)),
+    ]
+
+
+# The int8 rows of the QAT model are checked against PyTorch's int8 model.
+TORCH_INT8_X86 = 'torch int8 (QAT, x86)'
+
+
+@register_rows('torch_int8_qat')
+def torch_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
+    """The QAT model converted to PyTorch int8 (frozen TorchScript, as
+    ``QATInt8TestLoop`` saves it), one row per quantized engine."""
+    if ctx.qat_model is None:
+        return []
+    from ..deploy.qat import TORCH_INT8_ENGINES, TorchInt8Runtime
+    example = torch.from_numpy(ctx.inputs[:1])
+    cases = []
+    for engine in TORCH_INT8_ENGINES:
+        if engine not in torch.backends.quantized.supported_engines:
+            continue
+        runtime = TorchInt8Runtime(ctx.qat_model, example, engine)
+        cases.append(
+            BenchCase(
+                'torch',
+                f'int8 (QAT, {engine})',
+                _source(ctx.qat_checkpoint),
+                runtime,
+                runtime.size_mb,
+                'TorchScript',
+                TORCH_INT8_X86
+                if engine != TORCH_INT8_ENGINES[0] else 'torch fp32',
+                size_of='TorchScript (torch.jit.save)'))
+    return cases
+
+
+@register_rows('qdq_int8_qat')
+def qdq_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
+    """Our QDQ ONNX export of the QAT model: in OpenVINO read from the ONNX
+    file (the smallest artifact) and from the OpenVINO IR converted from it
+    (what ``tools/deploy.py`` writes for the MMDeploy SDK), and in ONNX
+    Runtime."""
+    if ctx.qat_model is None:
+        return []
+    from ..deploy.export import convert_to_openvino
+    from ..deploy.qdq import export_qdq_onnx
+    onnx_path = export_qdq_onnx(ctx.qat_model,
+                                torch.from_numpy(ctx.inputs[:1]),
+                                osp.join(ctx.work_dir, 'qat_qdq.onnx'))
+    xml = convert_to_openvino(onnx_path)
+    in_openvino = OpenVINORuntime(onnx_path, ctx.threads, precision='f32')
+    from_ir = OpenVINORuntime(xml, ctx.threads, precision='f32')
+    in_ort = OnnxRuntime(onnx_path, ctx.threads)
+    source = (f'{_source(onnx_path)} (QDQ export of '
+              f'{_source(ctx.qat_checkpoint)})')
+    return [
+        BenchCase('openvino', 'int8 (QAT, QDQ)', source, in_openvino,
+                  in_openvino.size_mb, 'read from ONNX',
+                  agreement_with=TORCH_INT8_X86,
+                  size_of=_files(in_openvino.files)),
+        BenchCase('openvino', 'int8 (QAT, QDQ, IR)',
+                  f'{_source(xml)} (OpenVINO IR of {_source(onnx_path)})',
+                  from_ir, from_ir.size_mb, 'OpenVINO IR (MMDeploy SDK)',
+                  agreement_with=TORCH_INT8_X86,
+                  size_of=_files(from_ir.files)),
+        BenchCase('onnxruntime', 'int8 (QAT, QDQ)', source, in_ort,
+                  in_ort.size_mb, agreement_with=TORCH_INT8_X86,
+                  size_of=_files(in_ort.files)),
+    ]
+
+
+def _find(folder: Optional[str], ext: str) -> Optional[str]:
+    if not folder:
+        return None
+    names = sorted(n for n in os.listdir(folder) if n.endswith(ext))
+    preferred = [n for n in names if n.startswith('end2end')]
+    names = preferred or names
+    return osp.join(folder, names[0]) if names else None
