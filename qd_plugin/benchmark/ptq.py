@@ -44,7 +44,8 @@ def quantize_onnx_static(onnx_path: str,
                          output_path: str,
                          calibration_inputs: np.ndarray,
                          per_channel: bool = True,
-                         input_name: Optional[str] = None) -> str:
+                         input_name: Optional[str] = None,
+                         activations: str = 's8') -> str:
     """Quantize a float ONNX model to a QDQ int8 model with ORT.
 
     Args:
@@ -54,10 +55,16 @@ def quantize_onnx_static(onnx_path: str,
             time (the graph may have a static batch of 1).
         per_channel (bool): Per-channel weight scales. Defaults to True.
         input_name (str, optional): The graph input; defaults to the first.
+        activations (str): ``'s8'`` (ONNX Runtime's default, signed int8)
+            or ``'u8'`` (unsigned, what OpenVINO's int8 depthwise kernels
+            take). Defaults to ``'s8'``.
 
     Returns:
         str: ``output_path``.
     """
+    if activations not in ('s8', 'u8'):
+        raise ValueError(f"activations must be 's8' or 'u8', got "
+                         f'{activations!r}')
     _check_ml_dtypes()
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader,
@@ -94,7 +101,8 @@ def quantize_onnx_static(onnx_path: str,
             _Reader(),
             quant_format=QuantFormat.QDQ,
             per_channel=per_channel,
-            activation_type=QuantType.QInt8,
+            activation_type=(QuantType.QInt8
+                             if activations == 's8' else QuantType.QUInt8),
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax)
     return output_path

@@ -2,7 +2,9 @@
 
 * ``torch_fp32``, ``onnxruntime_fp32``, ``openvino_fp32``: the float model.
 * ``peer_ort_ptq``: ONNX Runtime ``quantize_static`` QDQ int8 of the float
-  ONNX, run in OpenVINO and in ONNX Runtime (the baseline a user would pick).
+  ONNX, run in OpenVINO and in ONNX Runtime (the baseline a user would pick),
+  and ``peer_ort_ptq_u8``: the same with u8 activations (the best peer for
+  OpenVINO).
 * With a quantization-aware trained model (``ctx.qat_model``, else no row):
   ``torch_int8_qat`` (PyTorch int8 on the ``x86`` and ``fbgemm`` engines)
   and ``qdq_int8_qat`` (our QDQ ONNX export of it in OpenVINO, from the ONNX
@@ -82,21 +84,37 @@ def openvino_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
     ]
 
 
-@register_rows('peer_ort_ptq')
-def peer_ptq_rows(ctx: BenchContext) -> List[BenchCase]:
+def _peer_rows(ctx: BenchContext, activations: str) -> List[BenchCase]:
     from .ptq import quantize_onnx_static
-    qdq = osp.join(ctx.work_dir, 'peer_ort_ptq_qdq.onnx')
-    quantize_onnx_static(ctx.float_onnx(), qdq, ctx.calibration)
-    source = (f'{_source(qdq)} (ORT quantize_static QDQ s8s8 per-channel, '
-              f'{len(ctx.calibration)} calibration clips)')
+    suffix = '' if activations == 's8' else f'_{activations}'
+    qdq = osp.join(ctx.work_dir, f'peer_ort_ptq{suffix}_qdq.onnx')
+    quantize_onnx_static(ctx.float_onnx(), qdq, ctx.calibration,
+                         activations=activations)
+    source = (f'{_source(qdq)} (ORT quantize_static QDQ {activations}s8 '
+              f'per-channel, {len(ctx.calibration)} calibration clips)')
+    precision = ('int8 (peer: ORT PTQ)' if activations == 's8' else
+                 f'int8 (peer: ORT PTQ, {activations} activations)')
     in_openvino = OpenVINORuntime(qdq, ctx.threads, precision='f32')
     in_ort = OnnxRuntime(qdq, ctx.threads)
     return [
-        BenchCase('openvino', 'int8 (peer: ORT PTQ)', source, in_openvino,
+        BenchCase('openvino', precision, source, in_openvino,
                   in_openvino.size_mb, size_of=_files(in_openvino.files)),
-        BenchCase('onnxruntime', 'int8 (peer: ORT PTQ)', source, in_ort,
-                  in_ort.size_mb, size_of=_files(in_ort.files)),
+        BenchCase('onnxruntime', precision, source, in_ort, in_ort.size_mb,
+                  size_of=_files(in_ort.files)),
     ]
+
+
+@register_rows('peer_ort_ptq')
+def peer_ptq_rows(ctx: BenchContext) -> List[BenchCase]:
+    """The peer with ONNX Runtime's default settings (s8 activations)."""
+    return _peer_rows(ctx, 's8')
+
+
+@register_rows('peer_ort_ptq_u8')
+def peer_ptq_u8_rows(ctx: BenchContext) -> List[BenchCase]:
+    """The peer tuned for OpenVINO: u8 activations, which its int8
+    depthwise kernels take (with s8 they fall back to fp32)."""
+    return _peer_rows(ctx, 'u8')
 
 
 # The int8 rows of the QAT model are checked against PyTorch's int8 model.

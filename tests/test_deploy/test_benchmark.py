@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import REPO_ROOT
 from qd_plugin.benchmark import (REQUIRED_KEYS, ROW_BUILDERS, BenchCase,
@@ -18,7 +19,21 @@ FLOAT_AND_PEER_ROWS = {
     ('openvino', 'fp32'),
     ('openvino', 'int8 (peer: ORT PTQ)'),
     ('onnxruntime', 'int8 (peer: ORT PTQ)'),
+    ('openvino', 'int8 (peer: ORT PTQ, u8 activations)'),
+    ('onnxruntime', 'int8 (peer: ORT PTQ, u8 activations)'),
 }
+
+
+def activation_zero_point_types(path):
+    """Element types of the zero points of the QuantizeLinear nodes (the
+    activations: weights are stored quantized)."""
+    import onnx
+    model = onnx.load(str(path))
+    types = {t.name: t.data_type for t in model.graph.initializer}
+    return {
+        onnx.TensorProto.DataType.Name(types[node.input[2]])
+        for node in model.graph.node if node.op_type == 'QuantizeLinear'
+    }
 
 
 def check_rows(rows):
@@ -62,8 +77,11 @@ def test_benchmark_tool(tiny_driveact, tmp_path):
     png = (tmp_path / 'bench' / 'tiny.png').read_bytes()
     assert png.startswith(b'\x89PNG')
     # The models it made for the rows sit next to the results.
-    assert (tmp_path / 'bench' / 'tiny_models' /
-            'peer_ort_ptq_qdq.onnx').is_file()
+    models = tmp_path / 'bench' / 'tiny_models'
+    assert activation_zero_point_types(
+        models / 'peer_ort_ptq_qdq.onnx') == {'INT8'}
+    assert activation_zero_point_types(
+        models / 'peer_ort_ptq_u8_qdq.onnx') == {'UINT8'}
 
 
 def test_benchmark_from_deploy_dir_with_an_extra_row(tiny_driveact, tmp_path):
@@ -125,3 +143,12 @@ def test_runtimes_are_interleaved():
                   1.0) for name in 'abc'
     ], np.zeros(1), iters=20, warmup=1)
     assert again == calls
+
+
+def test_peer_activation_type_is_checked(tmp_path):
+    from qd_plugin.benchmark.ptq import quantize_onnx_static
+    with pytest.raises(ValueError, match="activations must be 's8' or 'u8', "
+                       "got 'int4'"):
+        quantize_onnx_static('float.onnx', str(tmp_path / 'q.onnx'),
+                             np.zeros((1, 3)), activations='int4')
+    assert not (tmp_path / 'q.onnx').exists()
