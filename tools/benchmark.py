@@ -45,10 +45,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--settle',
         type=float,
-        default=0.02,
-        help='untimed pause in seconds after each run, so that one '
-        "runtime's spinning worker threads do not slow down the next "
-        '(default: %(default)s)')
+        default=0.0,
+        help='untimed pause in seconds after each run (default: '
+        '%(default)s: back to back; idle pauses let the runtimes\' threads '
+        'fall asleep, which measured OpenVINO int8 1.8x slower with 20 ms)')
     parser.add_argument(
         '--num-samples',
         type=int,

@@ -6,10 +6,11 @@ registered with :func:`register_rows`. Builders get a :class:`BenchContext`
 cases, so rows are added without touching the timing loop (the shipped
 rows are in :mod:`.rows`).
 
-The runtimes are interleaved: every iteration runs each case once, in a
-fresh random order, so load from other processes hits all of them alike and
-no case always runs right after the same other one (whose left-over worker
-threads or cache state it would always inherit).
+The rows are timed in rounds of short blocks per runtime, interleaved within
+each block in a fresh random order (see :func:`time_cases`), so load from
+other processes hits all of them alike, no case always runs right after the
+same other one (whose left-over worker threads it would inherit), and no
+timed call follows another runtime's.
 """
 import json
 import logging
@@ -120,32 +121,55 @@ def time_cases(cases: Sequence[BenchCase],
                iters: int,
                warmup: int,
                settle_s: float = 0.0,
-               seed: int = 0) -> List[List[float]]:
-    """Interleaved timing: each iteration runs every case once, in an order
-    drawn at random (``seed``). Returns the post-warm-up times (ms) per case.
+               seed: int = 0,
+               block: int = 10) -> List[List[float]]:
+    """Timing in blocks per runtime, interleaved within them. Returns the
+    post-warm-up times (ms) per case.
 
-    With a fixed cyclic order each case would always follow the same case:
-    on the shared test machine the row after PyTorch's (whose OpenMP threads
-    linger) measured up to ~10% slower than the same model in another row.
+    Every round times ``block`` iterations of each runtime's cases, the
+    runtimes in a random order (``seed``); an iteration runs every case of
+    the runtime once, in a random order, and one untimed iteration opens each
+    block. So load from other processes hits every row alike, no case
+    always follows the same case (on the shared test machine the row after
+    PyTorch's, whose OpenMP threads linger, measured up to ~10% slower), and
+    no timed call follows another runtime's: eager PyTorch right after an
+    OpenVINO call measured 1.5-2.5x slower than between its own calls
+    (8x32x32 clips, 2 threads), with no CPU used by idle OpenVINO threads and
+    a 0.2 s pause not helping.
 
-    ``settle_s``: untimed pause after each run, so that worker threads a
-    runtime leaves spinning after a call (OpenMP in PyTorch, TBB in
-    OpenVINO) do not compete with the next runtime's threads. PyTorch's
+    ``settle_s``: untimed pause after each run. Off by default: calls run
+    back to back, as a stream of clips would. After an idle pause the
+    runtimes' threads have fallen asleep: with 20 ms, OpenVINO int8 measured
+    1.8x and PyTorch int8 1.45x slower (16x224x224, 2 threads). PyTorch's
     OpenMP kernels, whose barriers need every thread running, are by far the
-    most sensitive to competing threads: on the shared 2-core machine eager
+    most sensitive to competing load: on the shared 2-core machine eager
     PyTorch measured 50 ms to over 1 s for the same clip depending on load.
     """
     times: List[List[float]] = [[] for _ in cases]
     rng = np.random.default_rng(seed)
-    for i in range(warmup + iters):
-        for j in rng.permutation(len(cases)):
+    groups: Dict[str, List[int]] = {}
+    for j, case in enumerate(cases):
+        groups.setdefault(case.runtime, []).append(j)
+    members_of = list(groups.values())
+
+    def run(members: List[int], timed: bool) -> None:
+        for j in rng.permutation(members):
             start = time.perf_counter()
             cases[j].run(x)
             elapsed = (time.perf_counter() - start) * 1e3
-            if i >= warmup:
+            if timed:
                 times[j].append(elapsed)
             if settle_s:
                 time.sleep(settle_s)
+
+    for members in members_of:
+        for _ in range(warmup):
+            run(members, timed=False)
+    for done in range(0, iters, block):
+        for g in rng.permutation(len(members_of)):
+            run(members_of[g], timed=False)
+            for _ in range(min(block, iters - done)):
+                run(members_of[g], timed=True)
     return times
 
 
@@ -170,7 +194,7 @@ def run_benchmark(ctx: BenchContext,
                   iters: int = 50,
                   warmup: int = 5,
                   rows: Optional[Sequence[str]] = None,
-                  settle_s: float = 0.02) -> List[Dict]:
+                  settle_s: float = 0.0) -> List[Dict]:
     """Build the rows, check each against PyTorch fp32 on the real samples,
     time them interleaved and summarize.
 

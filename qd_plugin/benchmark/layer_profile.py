@@ -8,8 +8,10 @@ call with ``torch.profiler``, grouped by operator and input shapes (one row
 per layer for the convolutions of a network, whose shapes differ).
 
 The models are run interleaved (each round runs every model once, in a
-random order), as :func:`~qd_plugin.benchmark.core.time_cases` does, so that
-load from other processes hits them alike.
+random order), so that load from other processes hits them alike. Unlike
+:func:`~qd_plugin.benchmark.core.time_cases` this mixes runtimes, which can
+slow PyTorch's calls (see there): compare time shares within a model, and
+absolute times with ``tools/benchmark.py``.
 """
 import json
 import os

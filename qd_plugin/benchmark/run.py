@@ -107,7 +107,7 @@ def benchmark_model(model_cfg: Union[str, Config],
                     rows: Optional[Sequence[str]] = None,
                     qat_config: Optional[Union[str, Config]] = None,
                     qat_checkpoint: Optional[str] = None,
-                    settle_s: float = 0.02) -> Dict:
+                    settle_s: float = 0.0) -> Dict:
     """Benchmark a float recognizer in every registered runtime.
 
     Args:
@@ -131,8 +131,8 @@ def benchmark_model(model_cfg: Union[str, Config],
         qat_config (str | Config, optional): A QAT config
             (``configs/qat_mbv3d*.py``); with ``qat_checkpoint`` adds the
             int8 rows.
-        settle_s (float): Untimed pause after each run (seconds), so that
-            one runtime's spinning threads do not slow the next one down.
+        settle_s (float): Untimed pause after each run (seconds); 0 runs
+            the calls back to back (see :func:`.core.time_cases`).
 
     Returns:
         dict: ``rows``, ``settings`` and the written ``paths``.

@@ -122,27 +122,49 @@ def test_benchmark_from_deploy_dir_with_an_extra_row(tiny_driveact, tmp_path):
     assert sources[('openvino', 'fp32')].endswith('deploy/end2end.xml')
 
 
-def test_runtimes_are_interleaved():
+def runs_of(calls, names):
+    """Lengths of the maximal stretches of ``calls`` within ``names``."""
+    lengths, current = [], 0
+    for call in calls + ['']:
+        if call in names:
+            current += 1
+        elif current:
+            lengths.append(current)
+            current = 0
+    return lengths
+
+
+def test_runtimes_are_timed_in_blocks_interleaved_within():
     calls = []
-    cases = [
-        BenchCase(name, 'fp32', '', lambda x, name=name: calls.append(name),
-                  1.0) for name in 'abc'
-    ]
-    times = time_cases(cases, np.zeros(1), iters=20, warmup=1)
-    assert [len(t) for t in times] == [20, 20, 20]
-    # Each iteration runs every case once, in a random order: no case
-    # always follows the same other case.
-    rounds = [''.join(calls[i:i + 3]) for i in range(0, len(calls), 3)]
-    assert len(rounds) == 21 and all(sorted(r) == list('abc') for r in rounds)
-    successions = {''.join(calls[i:i + 2]) for i in range(len(calls) - 1)}
+
+    def cases():
+        return [
+            BenchCase(runtime, name, '',
+                      lambda x, name=name: calls.append(name), 1.0)
+            for runtime, name in [('x', 'a'), ('y', 'd'), ('x', 'b'),
+                                  ('x', 'c')]
+        ]
+
+    times = time_cases(cases(), np.zeros(1), iters=20, warmup=1, block=5)
+    assert [len(t) for t in times] == [20, 20, 20, 20]
+    # Warm-up (x then y), then 4 rounds of one block per runtime: an untimed
+    # iteration and 5 timed ones; never a call of the other runtime within.
+    assert calls[:4] in (list('abcd'), list('acbd'), list('bacd'),
+                         list('bcad'), list('cabd'), list('cbad'))
+    assert len(calls) == 4 + 4 * (6 * 3 + 6)
+    assert all(n % 18 == 0 for n in runs_of(calls[4:], 'abc'))
+    assert all(n % 6 == 0 for n in runs_of(calls[4:], 'd'))
+    # Within x every iteration runs each case once, in a random order: no
+    # case always follows the same other case.
+    x_calls = [c for c in calls[4:] if c != 'd']
+    iterations = [''.join(x_calls[i:i + 3]) for i in range(0, 72, 3)]
+    assert all(sorted(it) == list('abc') for it in iterations)
+    successions = {''.join(x_calls[i:i + 2]) for i in range(71)}
     assert {'ab', 'ba', 'bc', 'cb', 'ac', 'ca'} <= successions
     # Reproducible: the same seed, the same order.
-    again = []
-    time_cases([
-        BenchCase(name, 'fp32', '', lambda x, name=name: again.append(name),
-                  1.0) for name in 'abc'
-    ], np.zeros(1), iters=20, warmup=1)
-    assert again == calls
+    first, calls[:] = list(calls), []
+    time_cases(cases(), np.zeros(1), iters=20, warmup=1, block=5)
+    assert calls == first
 
 
 def test_peer_activation_type_is_checked(tmp_path):
