@@ -56,7 +56,9 @@ model = dict(
                 loss_weight=beta))))
 
 # Validation reports the student's metrics and the teacher's, as `teacher.*`.
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+# MMRazor's SingleTeacherDistillValLoop; the teacher's per-class files get a
+# teacher_ prefix instead of replacing the student's.
+val_cfg = dict(_delete_=True, type='DistillValLoop')
 
 custom_imports = dict(
     imports=['qd_plugin', 'mmrazor.models', 'mmrazor.engine'],

@@ -1,10 +1,13 @@
 """Knowledge distillation (configs/kd_mbv3d.py) and its teacher configs."""
 import copy
 import importlib.util
+import json
+import os.path as osp
 import sys
 
 import mmrazor.engine  # noqa: F401  (registers the distill val loop)
 import mmrazor.models  # noqa: F401  (registers the algorithms and losses)
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -224,6 +227,16 @@ def test_kd_one_epoch_then_student_test(tiny_driveact, tmp_path, monkeypatch):
                 'val/acc/mean_class_accuracy',
                 'val/teacher.acc/mean_class_accuracy'):
         assert key in scalars, sorted(scalars)
+    # Student and teacher each keep their per-class files (DistillValLoop).
+    for stem, key in (('', 'val/acc/mean_class_accuracy'),
+                      ('teacher_', 'val/teacher.acc/mean_class_accuracy')):
+        with open(osp.join(runner.log_dir,
+                           f'{stem}per_class_accuracy.json')) as f:
+            per_class = json.load(f)
+        assert np.mean([c['accuracy'] for c in per_class.values()]) == \
+            pytest.approx(scalars[key].current())
+        assert osp.isfile(
+            osp.join(runner.log_dir, f'{stem}confusion_matrix.png'))
 
     # The distilled student, alone, evaluated with the float config.
     student_ckpt = tmp_path / 'student.pth'

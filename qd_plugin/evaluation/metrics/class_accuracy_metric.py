@@ -55,6 +55,9 @@ class ClassAccuracyMetric(AccMetric):
             prefix=prefix)
         self.topk = tuple(topk)
         self.out_dir = out_dir
+        # Set by loops that evaluate several models with one evaluator
+        # (``DistillValLoop``), so that their files do not replace each other.
+        self.file_prefix = ''
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Compute the metrics and write the per-class files.
@@ -96,7 +99,8 @@ class ClassAccuracyMetric(AccMetric):
                      names: Sequence[str], present: np.ndarray,
                      recall: np.ndarray) -> None:
         os.makedirs(out_dir, exist_ok=True)
-        stem = '' if self.prefix == self.default_prefix else f'{self.prefix}_'
+        stem = self.file_prefix + ('' if self.prefix == self.default_prefix
+                                   else f'{self.prefix}_')
         per_class = {
             names[c]: dict(accuracy=float(acc), support=int(matrix[c].sum()))
             for c, acc in zip(present, recall)
