@@ -55,9 +55,9 @@ model = dict(
                 reduction='batchmean',
                 loss_weight=beta))))
 
-# Validation reports the student's metrics and the teacher's, as `teacher.*`.
-# MMRazor's SingleTeacherDistillValLoop; the teacher's per-class files get a
-# teacher_ prefix instead of replacing the student's.
+# Validation reports the student's metrics and the teacher's, as `teacher.*`
+# (MMRazor's SingleTeacherDistillValLoop); the teacher's per-class files get
+# a teacher_ prefix instead of replacing the student's.
 val_cfg = dict(_delete_=True, type='DistillValLoop')
 
 custom_imports = dict(

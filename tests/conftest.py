@@ -54,6 +54,17 @@ def chunk_row(file_id: str, start: int, end: int, activity: str,
         chunk_id=chunk_id)
 
 
+#: The two 60-frame recordings of ``tiny_driveact``.
+TINY_FILES = ('vp1/run1_2018-05-29-14-02-47.ids_1',
+              'vp2/run1_2018-05-30-10-00-00.ids_1')
+
+
+def write_splits(ann_root: Path, rows: Dict[str, List[Dict]]) -> None:
+    """One split file per subset: split 0 of the inner_mirror view."""
+    for subset, subset_rows in rows.items():
+        write_split(Path(split_path(str(ann_root), subset)), subset_rows)
+
+
 @pytest.fixture
 def tiny_driveact(tmp_path) -> Dict:
     """Two 60-frame recordings, split 0 of the inner_mirror view.
@@ -63,8 +74,7 @@ def tiny_driveact(tmp_path) -> Dict:
     """
     video_root = tmp_path / 'videos'
     ann_root = tmp_path / 'activities_3s'
-    files = ['vp1/run1_2018-05-29-14-02-47.ids_1',
-             'vp2/run1_2018-05-30-10-00-00.ids_1']
+    files = TINY_FILES
     for file_id in files:
         write_video(video_root / f'{file_id}.mp4', 60)
     rows: Dict[str, List[Dict]] = {
@@ -79,10 +89,7 @@ def tiny_driveact(tmp_path) -> Dict:
             chunk_row(files[1], 30, 60, 'writing', 4, 0)
         ],
     }
-    for subset, subset_rows in rows.items():
-        write_split(
-            ann_root / 'inner_mirror' /
-            f'midlevel.chunks_90.split_0.{subset}.csv', subset_rows)
+    write_splits(ann_root, rows)
     return dict(ann_root=str(ann_root), video_root=str(video_root), rows=rows)
 
 

@@ -121,8 +121,7 @@ def profile_models(models: Mapping[str, Runner],
         iters (int): Profiled calls per model.
         warmup (int): Unprofiled calls per model first.
         settle_s (float): Pause after each call, so that one runtime's
-            spinning worker threads do not slow down the next one (see
-            :func:`~qd_plugin.benchmark.core.time_cases`).
+            spinning worker threads do not slow down the next one.
 
     Returns:
         list[LayerProfile]: In the order of ``models``.

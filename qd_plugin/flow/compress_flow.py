@@ -272,8 +272,8 @@ class CompressFlow:
     def _check_same_config(name: str, cfg: Config, record: Dict) -> None:
         """A finished stage is reused only for the config it was trained
         with (e.g. not after ``--epochs`` changed)."""
-        if record.get('config_sha256', _sha256(cfg.dump())) == _sha256(
-                cfg.dump()):
+        digest = _sha256(cfg.dump())
+        if record.get('config_sha256', digest) == digest:
             return
         stage_dir = osp.dirname(record['config'])
         raise RuntimeError(

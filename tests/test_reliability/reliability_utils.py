@@ -13,7 +13,8 @@ import torch
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.config import Config
 
-from conftest import REPO_ROOT, chunk_row, tiny_config, write_split
+from conftest import (REPO_ROOT, TINY_FILES, chunk_row, tiny_config,
+                      write_splits)
 
 HERE = Path(__file__).resolve().parent
 KD_QAT_CONFIG = 'configs/kd_qat_mbv3d.py'
@@ -42,8 +43,7 @@ def make_textured_driveact(root: Path) -> Dict:
     """The layout of conftest's ``tiny_driveact`` with textured videos: 4
     train chunks (2 classes), 1 val and 2 test chunks."""
     video_root, ann_root = root / 'videos', root / 'activities_3s'
-    files = ['vp1/run1_2018-05-29-14-02-47.ids_1',
-             'vp2/run1_2018-05-30-10-00-00.ids_1']
+    files = TINY_FILES
     for seed, file_id in enumerate(files):
         write_textured_video(video_root / f'{file_id}.mp4', 60, seed)
     rows = {
@@ -59,10 +59,7 @@ def make_textured_driveact(root: Path) -> Dict:
             chunk_row(files[1], 30, 60, 'writing', 5, 0)
         ],
     }
-    for subset, subset_rows in rows.items():
-        write_split(
-            ann_root / 'inner_mirror' /
-            f'midlevel.chunks_90.split_0.{subset}.csv', subset_rows)
+    write_splits(ann_root, rows)
     return dict(ann_root=str(ann_root), video_root=str(video_root), rows=rows)
 
 
