@@ -21,7 +21,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 import torch
 
-from ..deploy.runtimes import OnnxRuntime, OpenVINORuntime, TorchRuntime
+from ..deploy.runtimes import (OnnxRuntime, OpenVINORuntime, TorchRuntime,
+                               average_clip_scores)
 from .core import BenchCase, BenchContext, register_rows
 
 
@@ -29,9 +30,8 @@ def torch_scores(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """What the exported graph computes, in eager PyTorch: features, head and
     ``average_clip`` (no data-sample bookkeeping)."""
     feats, kwargs = model.extract_feat(inputs, test_mode=True)
-    scores = model.cls_head(feats, **kwargs)
-    return model.cls_head.average_clip(
-        scores, num_segs=scores.shape[0] // inputs.shape[0])
+    return average_clip_scores(model.cls_head, model.cls_head(feats, **kwargs),
+                               inputs.shape[0])
 
 
 def _source(path: Optional[str]) -> str:

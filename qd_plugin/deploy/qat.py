@@ -18,7 +18,7 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from .parity import Parity, check_agreement, compare
-from .runtimes import Runtime
+from .runtimes import Runtime, average_clip_scores
 
 #: PyTorch's quantized engines worth comparing on x86 CPUs.
 TORCH_INT8_ENGINES = ('x86', 'fbgemm')
@@ -89,13 +89,6 @@ def build_qat_model(model_cfg: Config,
     return model
 
 
-def class_scores(head: nn.Module, logits: torch.Tensor,
-                 num_samples: int) -> torch.Tensor:
-    """The head's ``average_clip`` of per-clip logits."""
-    return head.average_clip(
-        logits, num_segs=logits.shape[0] // num_samples)
-
-
 class TorchInt8Runtime(Runtime):
     """PyTorch's int8 model of a QAT recognizer (``convert_fx``, traced to
     frozen TorchScript as ``QATInt8TestLoop`` saves it) on one quantized
@@ -132,7 +125,8 @@ class TorchInt8Runtime(Runtime):
         clips = torch.from_numpy(inputs)
         with quantized_engine(self.engine), torch.no_grad():
             logits = self.module(clips)
-            return class_scores(self.head, logits, clips.shape[0]).numpy()
+            return average_clip_scores(self.head, logits,
+                                       clips.shape[0]).numpy()
 
 
 def fake_quant_scores(qat_model: nn.Module,
@@ -141,8 +135,8 @@ def fake_quant_scores(qat_model: nn.Module,
     from ..quantization import observed_graph
     with torch.no_grad():
         logits = observed_graph(qat_model).eval()(inputs)
-        return class_scores(qat_model.architecture.cls_head, logits,
-                            inputs.shape[0]).numpy()
+        return average_clip_scores(qat_model.architecture.cls_head, logits,
+                                   inputs.shape[0]).numpy()
 
 
 def check_int8_runtimes(qat_model: nn.Module,

@@ -28,6 +28,8 @@ import torch.nn as nn
 from torch.onnx import (register_custom_op_symbolic,
                         unregister_custom_op_symbolic)
 
+from .runtimes import average_clip_scores
+
 QDQ_OPSET = 13  # per-channel QuantizeLinear/DequantizeLinear (axis)
 
 # ONNX TensorProto data types.
@@ -187,9 +189,8 @@ class ScoresOf(nn.Module):
         self.head = head
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        logits = self.logits_model(inputs)
-        return self.head.average_clip(
-            logits, num_segs=logits.shape[0] // inputs.shape[0])
+        return average_clip_scores(self.head, self.logits_model(inputs),
+                                   inputs.shape[0])
 
 
 def export_qdq_onnx(qat_model: nn.Module,

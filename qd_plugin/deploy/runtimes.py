@@ -69,6 +69,15 @@ class TorchRuntime(Runtime):
         return predict_scores(self.model, torch.from_numpy(inputs)).numpy()
 
 
+def average_clip_scores(head: torch.nn.Module, logits: torch.Tensor,
+                        num_samples: int) -> torch.Tensor:
+    """The head's ``average_clip`` of per-clip logits (N * clips,
+    num_classes) -> class scores (N, num_classes). Traced, the clip count
+    follows the batch, so a dynamic batch axis stays dynamic."""
+    return head.average_clip(
+        logits, num_segs=logits.shape[0] // num_samples)
+
+
 def predict_scores(model: torch.nn.Module,
                    inputs: torch.Tensor) -> torch.Tensor:
     """The recognizer's predicted class scores, (N, num_classes)."""
