@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
+from .clip_cache import check_clip_cache, clip_cache_pipeline
 from .driveact_classes import (DRIVEACT_CSV_COLUMNS, DRIVEACT_MIDLEVEL_CLASSES,
                                DRIVEACT_VIEWS)
 from .video_check import VideoCheckError, count_video_frames
@@ -39,6 +40,15 @@ class DriveActDataset(BaseActionDataset):
     or breaks after the check), raises :class:`SampleLoadError` naming its
     video, frames and annotation row.
 
+    With ``clip_cache``, the video decoding of the pipeline is served from a
+    decoded-clip cache built by ``tools/data/driveact/extract_clips.py``: its
+    decoder init and decode steps become :class:`ClipCacheInit` and
+    :class:`ClipCacheDecode` and the ``Resize`` right after the decode, which
+    the cache has applied, is dropped. At build time every chunk must have an
+    entry made from its video as it is now (size, mtime) with the same decode
+    and resize steps; at load each entry's shape and the sampled frames'
+    checksums are verified.
+
     Args:
         ann_root (str): Root of the annotations (``activities_3s`` in the
             Drive&Act release).
@@ -60,6 +70,9 @@ class DriveActDataset(BaseActionDataset):
         skip_bad_videos (bool): Drop the chunks of missing or unreadable
             videos with a warning and a count instead of raising.
             Defaults to False.
+        clip_cache (str, optional): A decoded-clip cache directory to read
+            the chunks' frames from instead of decoding the videos.
+            Defaults to None.
         test_mode (bool): Build for validation/testing. Defaults to False.
         **kwargs: Other arguments of :class:`BaseActionDataset`.
     """
@@ -75,6 +88,7 @@ class DriveActDataset(BaseActionDataset):
                  classes: Sequence[str] = DRIVEACT_MIDLEVEL_CLASSES,
                  check_videos: bool = True,
                  skip_bad_videos: bool = False,
+                 clip_cache: Optional[str] = None,
                  test_mode: bool = False,
                  **kwargs) -> None:
         if subset not in SUBSETS:
@@ -92,6 +106,10 @@ class DriveActDataset(BaseActionDataset):
         self.check_videos = check_videos
         self.skip_bad_videos = skip_bad_videos
         self.num_skipped = 0
+        self.clip_cache = clip_cache
+        if clip_cache is not None:
+            pipeline, self.clip_cache_source = clip_cache_pipeline(
+                pipeline, clip_cache)
         metainfo = dict(kwargs.pop('metainfo', None) or {})
         metainfo.setdefault('classes', tuple(classes))
         super().__init__(
@@ -113,9 +131,24 @@ class DriveActDataset(BaseActionDataset):
         data_list = []
         for view in self.views:
             data_list.extend(self._parse_split_file(self.split_file(view), view))
+        self._add_file_ids(data_list)
         if self.check_videos:
             data_list = self._check_videos(data_list)
+        if self.clip_cache is not None:
+            check_clip_cache(data_list, self.clip_cache,
+                             self.clip_cache_source)
         return data_list
+
+    def _add_file_ids(self, data_list: List[dict]) -> None:
+        """Give each sample its ``file_id`` (the video's path under the video
+        root, without suffix), the key of the clip cache."""
+        video_root = self.data_prefix.get('video') or ''
+        for sample in data_list:
+            if 'file_id' not in sample:
+                file_id = osp.relpath(sample['filename'], video_root or '.')
+                if self.suffix and file_id.endswith(self.suffix):
+                    file_id = file_id[:-len(self.suffix)]
+                sample['file_id'] = file_id
 
     def _parse_split_file(self, path: str, view: str) -> List[dict]:
         if not osp.isfile(path):

@@ -1,3 +1,5 @@
+from .clip_cache_decode import ClipCacheDecode
+from .clip_cache_init import ClipCacheInit
 from .sample_chunk_frames import SampleChunkFrames
 
-__all__ = ['SampleChunkFrames']
+__all__ = ['ClipCacheDecode', 'ClipCacheInit', 'SampleChunkFrames']
