@@ -66,8 +66,13 @@ def build_clip_caches(cfg: Config,
                 f'differently ({format_spec(group["source"]["resize"])} vs '
                 f'{format_spec(source["resize"])}): give each its own cache '
                 '(run once per subset with its own --out-dir)')
+        # Only the chunk list is needed: no pipeline, no serialization.
         dataset = DATASETS.build(
-            dict(dataset_cfg.to_dict(), clip_cache=None, pipeline=[]))
+            dict(
+                dataset_cfg.to_dict(),
+                clip_cache=None,
+                pipeline=[],
+                serialize_data=False))
         group['subsets'].append(subset)
         group['chunks'].extend(
             dataset.get_data_info(i) for i in range(len(dataset)))
