@@ -1,5 +1,4 @@
 import csv
-import os.path as osp
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -9,6 +8,8 @@ import pytest
 from mmaction.utils import register_all_modules
 
 import qd_plugin  # noqa: F401
+from qd_plugin.datasets.driveact_classes import DRIVEACT_CSV_COLUMNS
+from qd_plugin.datasets.driveact_layout import split_file_path
 from qd_plugin.flow import quick
 
 # Configs and recognizers are built in the mmaction scope, as the Runner does.
@@ -16,8 +17,7 @@ register_all_modules(init_default_scope=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT.parent / 'shared' / 'fixtures'
-HEADER = ('participant_id', 'file_id', 'annotation_id', 'frame_start',
-          'frame_end', 'activity', 'chunk_id')
+HEADER = DRIVEACT_CSV_COLUMNS
 
 
 def write_video(path: Path, num_frames: int, size=(24, 32)) -> None:
@@ -95,8 +95,7 @@ def tiny_driveact(tmp_path) -> Dict:
 
 def split_path(ann_root: str, subset: str, view: str = 'inner_mirror',
                split: int = 0) -> str:
-    return osp.join(ann_root, view,
-                    f'midlevel.chunks_90.split_{split}.{subset}.csv')
+    return split_file_path(ann_root, view, split, subset)
 
 
 def shrink_pipeline(pipeline: List[Dict], clip_len: int = 4,

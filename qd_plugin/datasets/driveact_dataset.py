@@ -11,9 +11,8 @@ from mmaction.utils import ConfigType
 from .clip_cache import check_clip_cache, clip_cache_pipeline
 from .driveact_classes import (DRIVEACT_CSV_COLUMNS, DRIVEACT_MIDLEVEL_CLASSES,
                                DRIVEACT_VIEWS)
+from .driveact_layout import SUBSETS, split_file_path
 from .video_check import VideoCheckError, count_video_frames
-
-SUBSETS = ('train', 'val', 'test')
 
 
 class SampleLoadError(RuntimeError):
@@ -122,9 +121,7 @@ class DriveActDataset(BaseActionDataset):
 
     def split_file(self, view: str) -> str:
         """Path of the annotation CSV of ``view`` for this split and subset."""
-        return osp.join(self.ann_root, view,
-                        f'midlevel.chunks_90.split_{self.split}.'
-                        f'{self.subset}.csv')
+        return split_file_path(self.ann_root, view, self.split, self.subset)
 
     def load_data_list(self) -> List[dict]:
         """Parse the split files of every view and check the videos."""
