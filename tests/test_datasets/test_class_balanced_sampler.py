@@ -63,3 +63,11 @@ def test_builds_from_config():
     sampler = DATA_SAMPLERS.build(
         dict(type='ClassBalancedSampler', dataset=IMBALANCED, seed=0))
     assert isinstance(sampler, ClassBalancedSampler)
+
+
+def test_epoch_length_sets_the_samples_per_epoch():
+    sampler = ClassBalancedSampler(IMBALANCED, seed=0, epoch_length=30)
+    assert len(sampler) == 30 and len(list(sampler)) == 30
+    assert max(sampler) < len(IMBALANCED)
+    with pytest.raises(ValueError, match='epoch_length must be at least 1'):
+        ClassBalancedSampler(IMBALANCED, epoch_length=0)
