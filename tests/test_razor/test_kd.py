@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
@@ -266,3 +267,27 @@ def test_teacher_config_builds(name):
         outputs = model.test_step(batch(num=2, clip_len=8, size=32))
     scores = torch.stack([sample.pred_scores.item for sample in outputs])
     assert scores.shape == (2, NUM_CLASSES)
+
+
+def test_a_frozen_teacher_is_validated_once(tiny_driveact, tmp_path):
+    torch.manual_seed(0)
+    teacher = MMACTION_MODELS.build(load_config(KD_CONFIG).model.teacher)
+    teacher.init_weights()
+    teacher_ckpt = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict()), teacher_ckpt)
+    cfg = tiny_runner_cfg(KD_CONFIG, tiny_driveact, str(tmp_path / 'kd'))
+    cfg.model.teacher_ckpt = str(teacher_ckpt)
+    cfg.train_cfg.update(max_epochs=2, val_interval=1)
+    runner = Runner.from_cfg(cfg)
+    teacher_batches = []
+    val_step = runner.model.teacher.val_step
+    runner.model.teacher.val_step = lambda data: teacher_batches.append(
+        data) or val_step(data)
+    teacher_scores = []
+    runner.register_hook(
+        type('Record', (Hook, ), dict(after_val_epoch=lambda self, runner,
+                                      metrics: teacher_scores.append(
+                                          metrics['teacher.acc/top1'])))())
+    runner.train()
+    assert len(teacher_batches) == len(runner.val_dataloader)
+    assert len(teacher_scores) == 2 and teacher_scores[0] == teacher_scores[1]
