@@ -24,10 +24,13 @@ class StageSchedule:
         epoch_length (int): Training clips per epoch.
         optimizer (dict): Optimizer config (the learning rate follows a
             cosine to 0).
+        cfg_options (dict): Other settings, as ``--cfg-options`` gives them
+            (e.g. ``{'model.cls_head.dropout_ratio': 0.0}``).
     """
     epochs: int
     epoch_length: int
     optimizer: Dict
+    cfg_options: Dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class FlowPreset:
     def apply(self, cfg: Config, stage: str) -> Config:
         """Shrink the config of ``stage`` in place to this preset."""
         schedule = self.stages[stage]
+        cfg.merge_from_dict(copy.deepcopy(schedule.cfg_options))
         return shrink_config(
             cfg,
             schedule.epochs,
@@ -104,7 +108,11 @@ PRESETS: Dict[str, FlowPreset] = {
         batch_size=16,
         crop_area=(0.8, 1.0),
         stages=dict(
-            teacher=StageSchedule(2, 1200, _adamw(2e-3)),
+            # Without dropout the I3D leaves its first plateau about twice
+            # as fast (val 0.39 vs 0.13 after 50 steps).
+            teacher=StageSchedule(
+                2, 1280, _adamw(2e-3),
+                {'model.cls_head.dropout_ratio': 0.0}),
             float=_QUICK_STUDENT,
             kd=_QUICK_STUDENT,
             qat=_QUICK_QAT,

@@ -109,6 +109,8 @@ class TaskGraph:
     def _startable(self, pending: List[Task], running: Dict,
                    done: set) -> List[Task]:
         chosen: List[Task] = []
+        if any(self.tasks[name].exclusive for name in running):
+            return chosen
         for task in pending:
             if not all(d in done for d in task.deps):
                 continue

@@ -61,21 +61,24 @@ class ViewGeometry:
     def __init__(self, view: str, frame_size: Tuple[int, int]) -> None:
         mirrored, scale, shift, self.grey = VIEW_GEOMETRY[view]
         self.height, width = frame_size
-        self.aspect = width / self.height
-        self.mirrored = mirrored
         self.scale = scale
-        self.shift = shift
+        # point() is an affine map to cv2 fixed point, precomputed.
+        aspect = width / self.height
+        unit = self.height * 2**_DRAW_SHIFT
+        center_x = aspect / 2
+        if mirrored:  # x -> aspect - x first
+            self._x = (-scale * unit,
+                       (center_x + scale * (aspect - center_x) + shift[0]) *
+                       unit)
+        else:
+            self._x = (scale * unit,
+                       (center_x - scale * center_x + shift[0]) * unit)
+        self._y = (scale * unit, (0.5 - 0.5 * scale + shift[1]) * unit)
 
     def point(self, xy: Sequence[float]) -> Tuple[int, int]:
         """Pixel position in cv2 fixed point (``_DRAW_SHIFT`` bits)."""
-        x, y = xy
-        if self.mirrored:
-            x = self.aspect - x
-        center_x = self.aspect / 2
-        x = center_x + self.scale * (x - center_x) + self.shift[0]
-        y = 0.5 + self.scale * (y - 0.5) + self.shift[1]
-        return (round(x * self.height * 2**_DRAW_SHIFT),
-                round(y * self.height * 2**_DRAW_SHIFT))
+        return (round(self._x[0] * xy[0] + self._x[1]),
+                round(self._y[0] * xy[1] + self._y[1]))
 
     def length(self, value: float) -> int:
         """A length in cv2 fixed point."""
@@ -95,7 +98,7 @@ class _Canvas:
 
     def disc(self, xy: Sequence[float], radius: float, color: Color) -> None:
         cv2.circle(self.frame, self.geometry.point(xy),
-                   self.geometry.length(radius), tuple(map(float, color)), -1,
+                   self.geometry.length(radius), color, -1,
                    cv2.LINE_AA, _DRAW_SHIFT)
 
     def box(self, xy: Sequence[float], half_size: Tuple[float, float],
@@ -106,13 +109,13 @@ class _Canvas:
                    self.geometry.point((x + dx, y + dy))]
         (x0, y0), (x1, y1) = corners
         cv2.rectangle(self.frame, (min(x0, x1), min(y0, y1)),
-                      (max(x0, x1), max(y0, y1)), tuple(map(float, color)),
+                      (max(x0, x1), max(y0, y1)), color,
                       -1, cv2.LINE_AA, _DRAW_SHIFT)
 
     def line(self, points: Sequence[Sequence[float]], width: float,
              color: Color) -> None:
         pixels = np.array([self.geometry.point(p) for p in points], np.int32)
-        cv2.polylines(self.frame, [pixels], False, tuple(map(float, color)),
+        cv2.polylines(self.frame, [pixels], False, color,
                       self.geometry.pixels(width), cv2.LINE_AA, _DRAW_SHIFT)
 
     def ellipse(self, xy: Sequence[float], axes: Tuple[float, float],
@@ -120,7 +123,7 @@ class _Canvas:
         cv2.ellipse(self.frame, self.geometry.point(xy),
                     (self.geometry.length(axes[0]),
                      self.geometry.length(axes[1])), 0, 0, 360,
-                    tuple(map(float, color)), -1, cv2.LINE_AA, _DRAW_SHIFT)
+                    color, -1, cv2.LINE_AA, _DRAW_SHIFT)
 
 
 def elbow(shoulder: np.ndarray, hand: np.ndarray, segment: float,

@@ -64,10 +64,12 @@ def test_no_more_than_jobs_tasks_run_at_once():
 def test_an_exclusive_task_runs_alone_on_every_core():
     rec = Recorder()
     graph = TaskGraph(jobs=2, cores=2)
+    graph.add(Task('first', rec.task('first', 0.05), exclusive=True))
     graph.add(Task('a', rec.task('a', 0.05)))
     graph.add(Task('bench', rec.task('bench'), deps=['a'], exclusive=True))
     graph.add(Task('late', rec.task('late')))
     graph.run()
+    assert rec.events[:2] == [('start', 'first'), ('end', 'first')]
     events = rec.events
     start, end = events.index(('start', 'bench')), events.index(
         ('end', 'bench'))
