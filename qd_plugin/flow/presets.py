@@ -93,8 +93,10 @@ def _adamw(lr: float) -> Dict:
 # The student from scratch, and QAT as a short fine-tuning of a trained model
 # (a low learning rate: it calibrates the quantization ranges and adapts the
 # weights to them, without training the model further).
-_QUICK_STUDENT = StageSchedule(3, 1600, _adamw(1.2e-2))
-_QUICK_QAT = StageSchedule(2, 640, _adamw(5e-5))
+_QUICK_STUDENT = StageSchedule(3, 1440, _adamw(1.2e-2))
+_QUICK_QAT = StageSchedule(2, 480, _adamw(5e-5))
+# The teacher was validated in its own stage: KD validates the student only.
+_STUDENT_VALIDATION = {'val_cfg.type': 'ValLoop'}
 
 PRESETS: Dict[str, FlowPreset] = {
     # About 8 minutes on 2 CPU cores (README): 8 frames 4 apart (~1 s) at
@@ -114,7 +116,7 @@ PRESETS: Dict[str, FlowPreset] = {
                 2, 1280, _adamw(2e-3),
                 {'model.cls_head.dropout_ratio': 0.0}),
             float=_QUICK_STUDENT,
-            kd=_QUICK_STUDENT,
+            kd=replace(_QUICK_STUDENT, cfg_options=_STUDENT_VALIDATION),
             qat=_QUICK_QAT,
             kd_qat=_QUICK_QAT)),
 }

@@ -13,6 +13,7 @@ import matplotlib
 import matplotlib.ticker
 import numpy as np
 
+from ..deploy.parity import compare, tie_margin
 from ..evaluation.bootstrap import (Interval, bootstrap_mean_class_accuracy,
                                     paired_bootstrap_difference,
                                     top1_agreement)
@@ -72,12 +73,17 @@ def _interval_text(interval: Optional[Interval], signed: bool = False) -> str:
             f'[{100 * interval.low:{sign}.1f}, {100 * interval.high:{sign}.1f}]')
 
 
-def load_predictions(path: str) -> Tuple[np.ndarray, np.ndarray]:
-    """Labels and predicted classes of a ``predictions.json``."""
+def load_scores(path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Labels and class scores of a ``predictions.json``."""
     with open(path) as f:
         data = json.load(f)
-    return (np.asarray(data['labels']),
-            np.asarray(data['scores']).argmax(axis=1))
+    return np.asarray(data['labels']), np.asarray(data['scores'])
+
+
+def load_predictions(path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Labels and predicted classes of a ``predictions.json``."""
+    labels, scores = load_scores(path)
+    return labels, scores.argmax(axis=1)
 
 
 def accuracy_interval(model, subset: str,
@@ -165,17 +171,30 @@ def comparisons_table(comparisons: List[Tuple[Comparison,
     return lines + [''] + [f'- {w}' for w in words]
 
 
-def agreement_lines(models: Sequence) -> List[str]:
-    """int8 vs fake-quant top-1 agreement of every QAT model."""
+def agreement_lines(models: Sequence, tie_atol: float = 0.4) -> List[str]:
+    """int8 vs fake-quant top-1 agreement of every QAT model, plain and
+    tie-aware (:func:`~qd_plugin.deploy.parity.near_tie_flips` on log
+    probabilities, the criterion of ``tools/deploy.py``'s int8 check)."""
     lines = []
     for m in models:
-        paths = [m.predictions.get(('test', v)) for v in ('', 'fakequant')]
+        paths = [m.predictions.get(('test', v)) for v in ('fakequant', '')]
         if None in paths:
             continue
-        agreement = top1_agreement(*(load_predictions(p)[1] for p in paths))
-        lines.append(f'- {m.title}: the int8 model predicts the fake-quant '
-                     f"model's class on {100 * agreement:.1f}% of the test "
-                     'clips.')
+        (_, fakequant), (_, int8) = map(load_scores, paths)
+        parity = compare('int8', fakequant, int8, float('inf'),
+                         probabilities=True, reference_name='fake-quant',
+                         tie_atol=tie_atol)
+        flips = round((1 - parity.top1_agreement) * parity.num_samples)
+        lines.append(
+            f"- {m.title}: the int8 model predicts the fake-quant model's "
+            f'class on {100 * parity.top1_agreement:.1f}% of the '
+            f'{parity.num_samples} test clips; {parity.near_tie_flips} of '
+            f'the {flips} others are near ties (the fake-quant model scores '
+            f'both classes within {tie_margin(tie_atol):g} in log '
+            f'probability and every score moves by at most {tie_atol:g}), '
+            f'so the tie-aware agreement is '
+            f'{100 * parity.tie_aware_agreement:.1f}%. Largest probability '
+            f'change: {parity.max_abs_prob_diff:.3f}.')
     return lines
 
 
@@ -368,8 +387,9 @@ def write_report(models: List,
         '(PyTorch `x86` engine); sizes are the float state dict or the int8 '
         'TorchScript artifact; latency is batch 1 on the CPU, p50, measured '
         'by `tools/benchmark.py` at the input shape the flow trained with '
-        '(see the settings; README has the 16x224x224 figures). Speed-up is '
-        'against the float student.', '',
+        '(see the settings; README has the 16x224x224 figures), once per '
+        'graph: the students share the float row, the QAT models the int8 '
+        'row. Speed-up is against the float student.', '',
         results_table(models), ''
     ]
     if final.title in per_class:

@@ -166,8 +166,13 @@ def test_report_has_table_comparisons_and_plots(tmp_path):
         labels, int8_preds, fake_preds).excludes(0) else 'not significant'
     assert (f'- KD+QAT int8 − KD+QAT fake-quant: -2.0 points, {verdict}'
             in report)
+    # One-hot scores: the 4 flips are confident, not near ties.
     assert ("- KD+QAT: the int8 model predicts the fake-quant model's class "
-            'on 98.0% of the test clips.') in report
+            'on 98.0% of the 200 test clips; 0 of the 4 others are near ties '
+            '(the fake-quant model scores both classes within 0.5 in log '
+            'probability and every score moves by at most 0.4), so the '
+            'tie-aware agreement is 98.0%. Largest probability change: '
+            '1.000.') in report
     assert 'QAT int8 − float' not in report  # no QAT stage in this flow
     assert 'train:float 12 s' in report
     for name in ('accuracy_vs_latency.png', 'per_class_accuracy.png',
