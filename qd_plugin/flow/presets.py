@@ -119,6 +119,24 @@ PRESETS: Dict[str, FlowPreset] = {
             kd=replace(_QUICK_STUDENT, cfg_options=_STUDENT_VALIDATION),
             qat=_QUICK_QAT,
             kd_qat=_QUICK_QAT)),
+    # About half an hour on 2 CPU cores (README): the quick clips, about 4x
+    # the steps for the teacher and the students, to measure what
+    # distillation does once the teacher is ahead of the student.
+    'medium': FlowPreset(
+        name='medium',
+        clip_len=8,
+        frame_interval=4,
+        size=48,
+        batch_size=16,
+        crop_area=(0.8, 1.0),
+        stages=dict(
+            teacher=StageSchedule(
+                8, 1280, _adamw(2e-3),
+                {'model.cls_head.dropout_ratio': 0.0}),
+            float=StageSchedule(10, 1600, _adamw(1.2e-2)),
+            kd=StageSchedule(10, 1600, _adamw(1.2e-2), _STUDENT_VALIDATION),
+            qat=StageSchedule(3, 960, _adamw(5e-5)),
+            kd_qat=StageSchedule(3, 960, _adamw(5e-5)))),
 }
 
 
