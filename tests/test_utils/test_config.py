@@ -31,8 +31,10 @@ def test_variables_rebind_derived_values(config_dir):
 
 
 def test_other_options_merge_as_usual(config_dir):
-    cfg = load_config(str(config_dir / 'child.py'), dict(lr=0.2))
-    assert cfg.lr == 0.2 and cfg.model.ckpt == 'a.pth'
+    cfg = load_config(str(config_dir / 'child.py'),
+                      {'model.depth': 2, 'work_dir': 'w'})
+    assert cfg.model.depth == 2 and cfg.model.ckpt == 'a.pth'
+    assert cfg.work_dir == 'w'  # read by the Runner, defined nowhere
     assert load_config(str(config_dir / 'child.py')).model.weights == [
         pytest.approx(0.1), 0.9
     ]
