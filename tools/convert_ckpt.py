@@ -47,8 +47,8 @@ def main() -> None:
             checkpoint, keep_classifier=not args.drop_classifier)
     except (KeyError, ValueError) as error:
         holds = describe_state_dict(state_dict_of(checkpoint))
-        raise SystemExit(f'{args.src} is not a {args.format} checkpoint: it '
-                         f'holds {holds} ({error})') from None
+        raise SystemExit(f'{args.src} is not in the {args.format} layout: '
+                         f'it holds {holds} ({error})') from None
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(
         dict(

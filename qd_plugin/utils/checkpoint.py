@@ -22,7 +22,6 @@ suggests turning ``weights_only`` off). Here:
 import logging
 import os
 import os.path as osp
-import pickle
 import re
 import zipfile
 from collections import OrderedDict
@@ -163,9 +162,7 @@ def read_checkpoint(filename: str,
         else:
             from mmengine.runner.checkpoint import _load_checkpoint
             checkpoint = _load_checkpoint(filename, map_location=map_location)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError,
-            ValueError, UnicodeDecodeError, AttributeError,
-            ImportError) as error:
+    except Exception as error:  # a file of arbitrary bytes fails anyhow
         raise CheckpointError(_unreadable(description, filename,
                                           error)) from None
     if not isinstance(checkpoint, dict):

@@ -38,6 +38,7 @@ def checkpoints(tmp_path_factory):
     (root / 'random.pth').write_bytes(bytes(range(256)) * 16)
     (root / 'empty.pth').write_bytes(b'')
     torch.save(torch.nn.Linear(2, 2), root / 'module.pth')
+    (root / 'text.pth').write_text('this is a README, not weights\n')
     return dict(teacher=teacher, student=student, root=root)
 
 
@@ -75,6 +76,8 @@ BROKEN = {
     "\\x0f')",
     'empty': 'is empty (0 bytes): an interrupted save or copy? Use an '
     'earlier checkpoint',
+    'text': "is not a PyTorch checkpoint ({size} bytes starting with b'this "
+    "is a README')",
     'module': 'holds pickled Python objects (torch.nn.modules.linear.Linear), '
     'not only tensors: checkpoints are loaded with weights_only=True, which '
     'refuses them because unpickling can run arbitrary code. Where the file '
@@ -247,7 +250,7 @@ def test_converter_names_a_checkpoint_of_another_layout(checkpoints,
                       teacher, tmp_path / 'out.pth')
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f'{teacher} is not a efficient3dcnn checkpoint: it holds '
+        f'{teacher} is not in the efficient3dcnn layout: it holds '
         f'{TEACHER_HOLDS} ("unexpected key in Efficient-3DCNNs checkpoint: '
         '\'backbone.conv3d_1a_7x7.conv3d.weight\'")')
     assert not (tmp_path / 'out.pth').exists()
