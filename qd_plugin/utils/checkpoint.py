@@ -330,8 +330,8 @@ def check_state_dict(model: nn.Module,
     # and scales take the loaded shape (their _load_from_state_dict resizes).
     parameters = dict(module.named_parameters())
     shapes = [(key, _shape(value), _shape(parameters[key]))
-              for key, value in state_dict.items()
-              if key in parameters and _shape(value) != _shape(parameters[key])]
+              for key, value in state_dict.items() if key in parameters
+              and _shape(value) != _shape(parameters[key])]
     if not (missing or unexpected or shapes):
         return allowed
     name = type(module).__name__

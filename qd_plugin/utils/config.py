@@ -88,7 +88,8 @@ def _rebound_copy(path: str, variables: Dict[str, Any],
         new_bases.append(base if copy == base_path else osp.join(
             osp.dirname(base), osp.basename(copy)))
     if new_bases != bases:
-        edits.append((assignments[_BASE_KEY], f'{_BASE_KEY} = {new_bases!r}\n'))
+        edits.append(
+            (assignments[_BASE_KEY], f'{_BASE_KEY} = {new_bases!r}\n'))
     if not edits:
         return path
     lines = source.splitlines(keepends=True)
@@ -128,11 +129,11 @@ def check_option_keys(path: str, cfg: Config, options: Dict[str, Any]) -> None:
         close = difflib.get_close_matches(key, valid, n=1)
         lines.append(f'{key!r}' + (f' (did you mean {close[0]!r}?)'
                                    if close else ''))
+    runner_only = sorted(runner_keys() - set(cfg))
     raise ConfigError(
         f'--cfg-options: unknown top-level key(s) {", ".join(lines)} for '
         f'{path}; the config and its bases define {", ".join(sorted(cfg))}, '
-        f'and the Runner also reads {", ".join(sorted(runner_keys() - set(cfg)))}'
-    )
+        f'and the Runner also reads {", ".join(runner_only)}')
 
 
 def _load_rebound(path: str, variables: Dict[str, Any]) -> Config:

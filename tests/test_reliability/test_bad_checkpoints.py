@@ -246,8 +246,8 @@ def test_resume_from_a_bare_state_dict_is_refused(checkpoints, data,
 def test_converter_names_a_checkpoint_of_another_layout(checkpoints,
                                                         tmp_path):
     teacher = checkpoints['teacher']
-    result = run_tool(REPO_ROOT / 'tools' / 'convert_ckpt.py', 'efficient3dcnn',
-                      teacher, tmp_path / 'out.pth')
+    result = run_tool(REPO_ROOT / 'tools' / 'convert_ckpt.py',
+                      'efficient3dcnn', teacher, tmp_path / 'out.pth')
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f'{teacher} is not in the efficient3dcnn layout: it holds '
