@@ -21,6 +21,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
+from ..utils.checkpoint import load_checkpoint_strict
 from .data import load_samples
 from .parity import Parity, check_parity
 from .runtimes import OnnxRuntime, OpenVINORuntime, Runtime, predict_scores
@@ -143,9 +144,13 @@ def build_model(task, checkpoint: Optional[str]) -> torch.nn.Module:
     activations to ~0, so every input would give the same output and no
     parity check could see a difference.
     """
-    model = task.build_pytorch_model(checkpoint)
+    model = task.build_pytorch_model(None)
     if checkpoint is None:
         model.init_weights()
+    else:
+        # MMDeploy would load it non-strictly: another model's checkpoint
+        # would export random weights.
+        load_checkpoint_strict(model, checkpoint)
     return model.cpu().eval()
 
 

@@ -66,11 +66,11 @@ def build_qat_model(model_cfg: Config,
     from ..compat import apply_patches
     apply_patches(['mmrazor'])  # e.g. symbolics registered by that import
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
     from mmrazor.registry import MODELS
     from torch.ao.quantization import disable_observer, enable_fake_quant
 
     import qd_plugin.models  # noqa: F401  (traceable recognizer and head)
+    from ..utils.checkpoint import load_checkpoint_strict
     init_default_scope(model_cfg.get('default_scope', 'mmaction'))
     cfg = copy.deepcopy(model_cfg.model)
     # Everything (student, quantization parameters, a distillation teacher)
@@ -82,7 +82,7 @@ def build_qat_model(model_cfg: Config,
         cfg.input_shapes = tuple(input_shape)
     model = MODELS.build(cfg)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        load_checkpoint_strict(model, checkpoint, 'QAT checkpoint')
     model = model.cpu().eval()
     model.apply(disable_observer)
     model.apply(enable_fake_quant)

@@ -24,6 +24,7 @@ from mmengine.logging import MMLogger
 
 from ..quantization import serialized_size
 from ..utils import load_config
+from ..utils.checkpoint import read_checkpoint, state_dict_of
 from .presets import FlowPreset
 from .scheduler import Task, TaskGraph
 
@@ -447,7 +448,7 @@ def _sha256(text: str) -> str:
 
 
 def _state_dict_mb(checkpoint: str) -> float:
-    state_dict = torch.load(checkpoint, map_location='cpu')['state_dict']
+    state_dict = state_dict_of(read_checkpoint(checkpoint))
     return serialized_size(state_dict) / 1e6
 
 

@@ -1,3 +1,3 @@
-from .config import load_config
+from .config import ConfigError, load_config, validate_config
 
-__all__ = ['load_config']
+__all__ = ['ConfigError', 'load_config', 'validate_config']

@@ -41,7 +41,7 @@ def test_shrink_config_keeps_the_schedule_shape():
     float_cfg = load_config(str(REPO_ROOT / 'configs' / 'mbv3d_driveact.py'))
     shrink_config(float_cfg, max_epochs=2)
     assert [h['type'] for h in float_cfg.custom_hooks] == [
-        'EpochSeedHook', 'PreciseBNHook'
+        'EpochSeedHook', 'CheckInvalidLossHook', 'PreciseBNHook'
     ]
 
 

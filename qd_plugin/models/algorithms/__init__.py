@@ -1,4 +1,7 @@
 from .quant_distill import QuantDistill
 from .strict_mm_architecture_quant import StrictMMArchitectureQuant
+from .strict_single_teacher_distill import StrictSingleTeacherDistill
 
-__all__ = ['QuantDistill', 'StrictMMArchitectureQuant']
+__all__ = [
+    'QuantDistill', 'StrictMMArchitectureQuant', 'StrictSingleTeacherDistill'
+]
