@@ -15,7 +15,8 @@ from qd_plugin.flow import quick
 register_all_modules(init_default_scope=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = REPO_ROOT.parent / 'shared' / 'fixtures'
+#: Checkpoint layouts of the public pretrained weights (see data/README.md).
+FIXTURES = Path(__file__).resolve().parent / 'data'
 HEADER = ('participant_id', 'file_id', 'annotation_id', 'frame_start',
           'frame_end', 'activity', 'chunk_id')
 
