@@ -157,7 +157,7 @@ def test_qat_config_settings():
     assert cfg.train_cfg.max_epochs == 200
     assert cfg.train_cfg.freeze_bn_begin == 150
     assert cfg.train_cfg.disable_observer_begin == 150
-    assert cfg.val_cfg.type == 'mmrazor.QATValLoop'
+    assert cfg.val_cfg.type == 'QATMergedValLoop'
     assert cfg.test_cfg.type == 'QATInt8TestLoop'
     assert cfg.test_cfg.engine == 'x86'
     assert cfg.model_wrapper_cfg.type == 'mmrazor.MMArchitectureQuantDDP'
