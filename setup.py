@@ -83,4 +83,5 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     license='Apache-2.0',
+    license_files=['LICENSE'],
 )
