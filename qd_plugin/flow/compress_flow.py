@@ -224,7 +224,7 @@ class CompressFlow:
         teacher_rows = self._benchmark(
             'teacher', ['tools/benchmark.py', teacher.config,
                         teacher.checkpoint, '--rows', 'torch_fp32'])
-        teacher.latency_ms = _p50(teacher_rows, 'torch', 'fp32')
+        teacher.latency_ms = _p50(teacher_rows, 'torch_fp32')
         for name in ('qat', 'kd_qat'):
             only_torch = [] if name == 'kd_qat' else [
                 '--rows', 'torch_fp32', 'torch_int8_qat'
@@ -234,9 +234,9 @@ class CompressFlow:
                        by_name['kd'].checkpoint, '--qat-config',
                        by_name[name].config, '--qat-checkpoint',
                        by_name[name].checkpoint, *only_torch])
-            by_name[name].latency_ms = _p50(rows, 'torch', 'int8 (QAT, x86)')
+            by_name[name].latency_ms = _p50(rows, 'torch_int8_qat_x86')
             for float_name in ('float', 'kd'):
-                by_name[float_name].latency_ms = _p50(rows, 'torch', 'fp32')
+                by_name[float_name].latency_ms = _p50(rows, 'torch_fp32')
 
     # ---------------------------------------------------------------- helpers
     def settings(self) -> Dict:
@@ -327,9 +327,8 @@ def _state_dict_mb(checkpoint: str) -> float:
     return serialized_size(state_dict) / 1e6
 
 
-def _p50(rows: List[Dict], runtime: str, precision: str) -> Optional[float]:
-    matches = [
-        row['p50_ms'] for row in rows
-        if row['runtime'] == runtime and row['precision'] == precision
-    ]
+def _p50(rows: List[Dict], key: str) -> Optional[float]:
+    """p50 latency of the benchmark row ``key`` (see
+    :mod:`qd_plugin.benchmark.rows`)."""
+    matches = [row['p50_ms'] for row in rows if row['key'] == key]
     return matches[0] if matches else None
