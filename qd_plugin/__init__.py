@@ -4,7 +4,7 @@ from .compat import apply_patches
 apply_patches()
 
 from . import datasets, engine, evaluation, models, quantization  # noqa: E402,F401,E501
-from .utils.config_scope import register_config_scope  # noqa: E402
+from .utils import register_config_scope  # noqa: E402
 from .version import __version__  # noqa: E402
 
 register_config_scope()  # `_base_ = 'qd_plugin::<config>'`

@@ -6,8 +6,8 @@ the wheel, as MMAction2 ships ``mmaction/.mim``), so that
 ``<site-packages>/qd_plugin/.mim/tools/train.py`` and the ``qd_plugin::``
 configs work without a checkout.
 
-``python -m qd_plugin.utils.package_files [configs/NAME | tools/NAME]``
-prints the folder holding both, or the path of one file in it.
+``python -m qd_plugin.utils.package_files [PATH]`` prints the folder holding
+both, or the path of ``PATH`` in it (e.g. ``tools`` or ``tools/train.py``).
 """
 import os.path as osp
 import sys
@@ -51,8 +51,8 @@ def package_files_root() -> str:
 
 
 def package_file(relative_path: str) -> str:
-    """The absolute path of ``relative_path`` (e.g. ``'tools/train.py'``)
-    under :func:`package_files_root`.
+    """The absolute path of ``relative_path`` (a file or folder, e.g.
+    ``'tools/train.py'`` or ``'tools'``) under :func:`package_files_root`.
 
     Raises:
         FileNotFoundError: no such file; the message names the folder
@@ -60,7 +60,7 @@ def package_file(relative_path: str) -> str:
     """
     root = package_files_root()
     path = osp.join(root, relative_path)
-    if not osp.isfile(path):
+    if not osp.exists(path):
         raise FileNotFoundError(f'{relative_path} not found in the package '
                                 f'files of qd_plugin ({root})')
     return path
@@ -81,8 +81,8 @@ def tool_path(name: str) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) > 1:
-        print('usage: python -m qd_plugin.utils.package_files '
-              '[configs/NAME | tools/NAME]', file=sys.stderr)
+        print('usage: python -m qd_plugin.utils.package_files [PATH]',
+              file=sys.stderr)
         return 2
     try:
         print(package_file(argv[0]) if argv else package_files_root())
