@@ -316,6 +316,7 @@ def markdown_table(rows: Sequence[Dict]) -> str:
                    for r in rows})
 
     for r in rows:
+        reference = r.get('agreement_with', TORCH_FP32)
         lines.append(
             f"| {r['runtime']} | {r['precision']} | {r['p50_ms']:.2f} | "
             f"{r['p90_ms']:.2f} | {r['min_ms']:.2f} | "
@@ -325,8 +326,7 @@ def markdown_table(rows: Sequence[Dict]) -> str:
             f"{r.get('size_of', '')} | "
             f"{ratio(r.get('speedup_vs_torch_fp32'))} | "
             f"{r.get('top1_agreement', float('nan')):.0%} "
-            f"({labels.get(r.get('agreement_with', TORCH_FP32), r.get('agreement_with'))}) | "
-            f"{r['source']} |")
+            f"({labels.get(reference, reference)}) | {r['source']} |")
     return '\n'.join(lines) + '\n'
 
 

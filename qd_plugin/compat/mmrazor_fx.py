@@ -12,8 +12,9 @@ The patches are registered in the order they must be applied:
 5. ``backend_config_reversed_patterns`` rewrites the backend configs mmrazor
    built, so it imports ``mmrazor.structures.quantization`` (cheap, no models).
 
-After these, ``import mmrazor.models`` works (:func:`mmrazor_importable`);
-the ONNX export patches of MMRazor are in :mod:`.mmrazor_onnx`.
+After patches 1-3, ``import mmrazor.models`` works
+(:func:`mmrazor_importable`); MMRazor's ONNX export patches are in
+:mod:`.mmrazor_onnx`.
 
 ``reverse_sequential_wrapper2`` is NOT torch 2.x's ``_sequential_wrapper2``:
 the torch 1.13 helper swaps the two modules. Aliasing the private one makes

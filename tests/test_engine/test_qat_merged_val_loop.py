@@ -75,6 +75,8 @@ def train(tmp_path, loop):
     runner = Runner(
         model=Algorithm(),
         work_dir=str(tmp_path),
+        # The suite's scope (conftest): a Runner makes its scope current.
+        default_scope='mmaction',
         train_dataloader=loader,
         val_dataloader=loader,
         train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
