@@ -77,6 +77,10 @@ def train(tmp_path, loop):
         work_dir=str(tmp_path),
         # The suite's scope (conftest): a Runner makes its scope current.
         default_scope='mmaction',
+        # Its own logger and message hub (the default name, a timestamp, is
+        # shared by runners started within one second: the second would
+        # inherit the first one's best score).
+        experiment_name=f'{loop.__name__}_{tmp_path.name}',
         train_dataloader=loader,
         val_dataloader=loader,
         train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
