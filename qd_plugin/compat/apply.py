@@ -9,7 +9,8 @@ from .patch import PATCHES, CompatPatch
 # upstream package is not installed (e.g. the optional deploy extra) is skipped.
 COMPAT_MODULES = (
     ('mmengine', 'qd_plugin.compat.mmengine'),
-    ('mmrazor', 'qd_plugin.compat.mmrazor'),
+    ('mmrazor', 'qd_plugin.compat.mmrazor_fx'),
+    ('mmrazor', 'qd_plugin.compat.mmrazor_onnx'),
     ('mmdeploy', 'qd_plugin.compat.mmdeploy'),
 )
 

@@ -264,3 +264,50 @@ DDP_DEVICE_IDS_ON_CPU = register_patch(
         'DistributedDataParallel also for CPU modules, which torch rejects',
         detect=_ddp_gets_device_ids_on_cpu,
         fix=_drop_device_ids_for_cpu_modules))
+
+
+# The modules that call install_package for a package config's package.
+_INSTALLING_MODULES = ('mmengine.hub.hub', 'mmengine.hub')
+
+
+def _hub_installs_missing_packages() -> bool:
+    import importlib
+    import inspect
+    for module_name in _INSTALLING_MODULES:
+        install = getattr(
+            importlib.import_module(module_name), 'install_package', None)
+        if install is not None and not getattr(install, '__qd_compat__',
+                                               False):
+            if 'pip' in inspect.getsource(install):
+                return True
+    return False
+
+
+def _require_installed(package: str) -> None:
+    """Raise for a package that is not installed; never install it."""
+    if not _is_installed(package):
+        raise ModuleNotFoundError(
+            f"{package} is not installed: a '{package}::' config needs it. "
+            f'Install it yourself (e.g. pip install {package}); configs '
+            'never install packages.',
+            name=package)
+
+
+def _never_install_packages() -> None:
+    import importlib
+    _require_installed.__qd_compat__ = True
+    for module_name in _INSTALLING_MODULES:
+        module = importlib.import_module(module_name)
+        if hasattr(module, 'install_package'):
+            module.install_package = _require_installed
+
+
+HUB_NEVER_INSTALLS = register_patch(
+    CompatPatch(
+        name='mmengine.hub_never_installs',
+        package='mmengine',
+        defect="mmengine.hub.get_config/get_model run `pip install <pkg>` "
+        "at run time for a '<pkg>::' config whose package is not installed "
+        '(e.g. an MMRazor teacher cfg_path)',
+        detect=_hub_installs_missing_packages,
+        fix=_never_install_packages))

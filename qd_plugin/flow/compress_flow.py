@@ -330,7 +330,7 @@ class CompressFlow:
         teacher_rows = self._benchmark(
             'teacher', ['tools/benchmark.py', teacher.config,
                         teacher.checkpoint, '--rows', 'torch_fp32'])
-        teacher.latency_ms = _p50(teacher_rows, 'torch', 'fp32')
+        teacher.latency_ms = _p50(teacher_rows, 'torch_fp32')
         final = by_name['kd_qat']
         rows = self._benchmark(
             'kd_qat', ['tools/benchmark.py', by_name['kd'].config,
@@ -339,9 +339,9 @@ class CompressFlow:
         # The QAT and KD+QAT models are the same int8 graph with other
         # weights, and the float and KD students the same float graph.
         for name in ('qat', 'kd_qat'):
-            by_name[name].latency_ms = _p50(rows, 'torch', 'int8 (QAT, x86)')
+            by_name[name].latency_ms = _p50(rows, 'torch_int8_qat_x86')
         for name in ('float', 'kd'):
-            by_name[name].latency_ms = _p50(rows, 'torch', 'fp32')
+            by_name[name].latency_ms = _p50(rows, 'torch_fp32')
 
     # ---------------------------------------------------------------- helpers
     def settings(self) -> Dict:
@@ -452,9 +452,8 @@ def _state_dict_mb(checkpoint: str) -> float:
     return serialized_size(state_dict) / 1e6
 
 
-def _p50(rows: List[Dict], runtime: str, precision: str) -> Optional[float]:
-    matches = [
-        row['p50_ms'] for row in rows
-        if row['runtime'] == runtime and row['precision'] == precision
-    ]
+def _p50(rows: List[Dict], key: str) -> Optional[float]:
+    """p50 latency of the benchmark row ``key`` (see
+    :mod:`qd_plugin.benchmark.rows`)."""
+    matches = [row['p50_ms'] for row in rows if row['key'] == key]
     return matches[0] if matches else None

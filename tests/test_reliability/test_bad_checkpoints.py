@@ -206,7 +206,7 @@ def test_kd_refuses_a_teacher_of_another_model(checkpoints):
 def test_deploy_refuses_a_checkpoint_of_another_model(checkpoints, data,
                                                       tmp_path):
     """MMDeploy loads non-strictly: the export would hold random weights."""
-    from qd_plugin.deploy.export import build_model, build_task
+    from qd_plugin.deploy.float_export import build_model, build_task
     teacher = checkpoints['teacher']
     model_cfg = Config.fromfile(str(student_config(data, tmp_path / 'work',
                                                    tmp_path / 'tiny.py')))
