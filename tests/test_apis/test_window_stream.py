@@ -1,0 +1,181 @@
+"""Sliding windows over a stream: the frames and inputs of the test pipeline
+for the same range, the number of windows, several views in one batch."""
+import numpy as np
+import pytest
+import torch
+from mmaction.registry import DATASETS
+
+from qd_plugin.apis import ArraySource, load_recognizer
+from stream_fixtures import (CLIP_LEN, SIZE, textured_driveact,
+                             tiny_model_config, write_tiny_checkpoint)
+
+NUM_FRAMES = 40
+
+
+def set_frame_interval(cfg, frame_interval):
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'SampleChunkFrames':
+            step['frame_interval'] = frame_interval
+    cfg.test_pipeline = cfg.test_dataloader.dataset.pipeline
+
+
+@pytest.fixture(scope='module')
+def tiny_float(tmp_path_factory):
+    """A tiny float model and its checkpoint (independent of the data)."""
+    path = tmp_path_factory.mktemp('float')
+    cfg = tiny_model_config(dict(ann_root='unused', video_root='unused'),
+                            path / 'work')
+    return cfg, str(write_tiny_checkpoint(cfg, path / 'tiny.pth'))
+
+
+@pytest.fixture(scope='module')
+def recognizer(tiny_float):
+    cfg, checkpoint = tiny_float
+    return load_recognizer(checkpoint, cfg)
+
+
+@pytest.mark.parametrize('frame_interval,window_length', [(1, None),
+                                                          (2, None),
+                                                          (1, 13)])
+def test_window_inputs_equal_the_test_pipeline(tiny_float, tmp_path,
+                                               frame_interval, window_length):
+    """Each window's frames and model input are those the test pipeline
+    gives for a chunk of the same frame range of the same video."""
+    cfg, checkpoint = tiny_float
+    cfg = cfg.copy()
+    set_frame_interval(cfg, frame_interval)
+    length = window_length or CLIP_LEN * frame_interval
+    hop = 3
+    ranges = [(s, s + length)
+              for s in range(0, NUM_FRAMES - length + 1, hop)]
+    data = textured_driveact(tmp_path, NUM_FRAMES, ranges)
+    cfg.test_dataloader.dataset.ann_root = data['ann_root']
+    cfg.test_dataloader.dataset.data_prefix = dict(video=data['video_root'])
+    recognizer = load_recognizer(checkpoint, cfg,
+                                 window_length=window_length)
+    assert recognizer.window_length == length
+    packed = []
+    pack = recognizer.pipeline.pack
+
+    def recording_pack(frame_of, start, total_frames=None, end=None):
+        sample = pack(frame_of, start, total_frames, end)
+        sample['frame_inds'] = recognizer.pipeline.frame_inds(
+            start, total_frames, end)
+        packed.append(sample)
+        return sample
+
+    recognizer.pipeline.pack = recording_pack
+    windows = recognizer.classify_stream(data['video'], hop=hop)
+
+    assert [(w.start_frame, w.end_frame) for w in windows] == ranges
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    assert len(dataset) == len(packed) == len(ranges)
+    for window, sample, (start, end) in zip(windows, packed, ranges):
+        index = ranges.index((start, end))
+        reference = dataset[index]
+        np.testing.assert_array_equal(sample['frame_inds'],
+                                      sampled_frames(dataset, index))
+        assert sample['inputs'].shape == (1, 3, CLIP_LEN, SIZE, SIZE)
+        assert torch.equal(sample['inputs'], reference['inputs'])
+    # The windows overlap: the stream decodes each frame once, so this is
+    # the equality of a window's frames, not of a re-decoded clip.
+    assert len({int(i) for s in packed for i in s['frame_inds']}) < \
+        sum(len(s['frame_inds']) for s in packed)
+
+
+def sampled_frames(dataset, index):
+    """The frame indices the dataset's pipeline samples for a sample (its
+    steps up to the frame sampling)."""
+    results = dataset.get_data_info(index)
+    for transform in dataset.pipeline.transforms:
+        results = transform(results)
+        if 'frame_inds' in results:
+            return results['frame_inds']
+    raise AssertionError('the pipeline samples no frames')
+
+
+@pytest.mark.parametrize('num_frames,hop,expected', [(4, 1, 1), (3, 1, 0),
+                                                     (20, 4, 5), (21, 4, 5),
+                                                     (20, 3, 6), (20, 2, 9),
+                                                     (0, 2, 0)])
+def test_number_of_windows(recognizer, num_frames, hop, expected):
+    frames = np.random.default_rng(0).integers(
+        0, 256, (num_frames, 36, 36, 3), dtype=np.uint8)
+    with recognizer.open_stream(frames, hop=hop) as stream:
+        assert stream.expected_windows == expected
+        windows = list(stream)
+        summary = stream.summary()
+    assert len(windows) == expected
+    assert [w.start_frame for w in windows] == [hop * i
+                                                for i in range(expected)]
+    assert all(w.end_frame - w.start_frame == CLIP_LEN for w in windows)
+    assert summary['windows'] == expected
+    assert summary['frames'] == num_frames
+    assert summary['skipped_windows'] == summary['dropped_frames'] == 0
+
+
+def test_a_window_is_the_clip_of_its_range(recognizer):
+    """A stream window and classify_clip of the same range agree exactly,
+    also for frames from a generator (no length, no random access)."""
+    frames = np.random.default_rng(1).integers(0, 256, (14, 36, 44, 3),
+                                               dtype=np.uint8)
+    windows = recognizer.classify_stream((f for f in frames), hop=5, topk=3)
+    assert [(w.start_frame, w.end_frame) for w in windows] == [(0, 4),
+                                                              (5, 9),
+                                                              (10, 14)]
+    for window in windows:
+        clip = recognizer.classify_clip(
+            frames, (window.start_frame, window.end_frame), topk=3)
+        np.testing.assert_array_equal(window.class_scores, clip.class_scores)
+        assert window.labels == clip.labels and len(window.labels) == 3
+    # The scores differ between windows: the model sees the frames.
+    assert not np.array_equal(windows[0].class_scores,
+                              windows[1].class_scores)
+
+
+def test_smoothing_averages_the_last_windows(recognizer):
+    frames = np.random.default_rng(2).integers(0, 256, (24, 36, 36, 3),
+                                               dtype=np.uint8)
+    plain = recognizer.classify_stream(frames, hop=2)
+    smoothed = recognizer.classify_stream(frames, hop=2, smooth=3)
+    for i, window in enumerate(smoothed):
+        mean = np.mean([w.class_scores for w in plain[max(0, i - 2):i + 1]],
+                       axis=0)
+        assert window.smoothed_label_id == int(np.argmax(mean))
+        assert window.smoothed_score == pytest.approx(float(mean.max()))
+        assert window.label_ids == plain[i].label_ids
+
+
+def test_views_are_batched(recognizer):
+    """Several synchronised views: one batch per window, each view's scores
+    those of the view alone, the label of their mean."""
+    rng = np.random.default_rng(3)
+    views = [rng.integers(0, 256, (12, 36, 36, 3), dtype=np.uint8)
+             for _ in range(3)]
+    batches = []
+    predict = recognizer.predict
+
+    def recording_predict(inputs):
+        batches.append(tuple(inputs.shape))
+        return predict(inputs)
+
+    recognizer.predict = recording_predict
+    try:
+        windows = recognizer.classify_stream([ArraySource(v) for v in views],
+                                             hop=4)
+    finally:
+        del recognizer.predict
+    assert batches == [(3, 1, 3, CLIP_LEN, SIZE, SIZE)] * 3
+    alone = [recognizer.classify_stream(v, hop=4) for v in views]
+    for i, window in enumerate(windows):
+        assert window.view_scores.shape == (3, len(recognizer.classes))
+        for view in range(3):
+            np.testing.assert_allclose(window.view_scores[view],
+                                       alone[view][i].class_scores,
+                                       rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(window.class_scores,
+                                   window.view_scores.mean(axis=0))
+        assert window.label_ids[0] == int(np.argmax(window.class_scores))
+    clip = recognizer.classify_clip(views, (4, 8))
+    np.testing.assert_allclose(clip.view_scores, windows[1].view_scores,
+                               rtol=1e-4, atol=1e-6)
