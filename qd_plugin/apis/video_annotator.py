@@ -1,0 +1,94 @@
+import os
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+
+from .window_prediction import WindowPrediction
+
+
+class VideoAnnotator:
+    """Write a stream's frames with the current activity and its confidence.
+
+    A frame shows the newest prediction made by the time it was decoded:
+    that of the last window ending at or before it (nothing before the
+    first window). The label is the smoothed one when smoothing, with its
+    score as a bar; the video is written to a temporary file and moved to
+    ``path`` when closed, so an existing file is only replaced by a complete
+    one.
+
+    Args:
+        path (str): The ``.mp4`` (or ``.avi``) to write.
+        fps (float): Its frame rate.
+        codec (str): FourCC of OpenCV's writer. Defaults to ``'mp4v'``.
+    """
+
+    def __init__(self, path: str, fps: float, codec: str = 'mp4v') -> None:
+        folder = osp.dirname(osp.abspath(path))
+        if not osp.isdir(folder):
+            raise ValueError(f'folder of the video does not exist: {folder}')
+        self.path = path
+        self.fps = fps
+        self.codec = codec
+        self.frames_written = 0
+        root, ext = osp.splitext(path)
+        self._tmp = f'{root}.tmp{os.getpid()}{ext}'
+        self._writer = None
+        self._current: Optional[WindowPrediction] = None
+
+    def write(self, frame: np.ndarray) -> None:
+        """Write the next frame (RGB) with the current prediction."""
+        import cv2
+        image = np.ascontiguousarray(frame[..., ::-1])
+        if self._writer is None:
+            height, width = image.shape[:2]
+            self._writer = cv2.VideoWriter(self._tmp,
+                                           cv2.VideoWriter_fourcc(*self.codec),
+                                           self.fps, (width, height))
+            if not self._writer.isOpened():
+                raise OSError(f'cannot write video {self.path} (codec '
+                              f'{self.codec})')
+        self._draw(image)
+        self._writer.write(image)
+        self.frames_written += 1
+
+    def update(self, window: WindowPrediction) -> None:
+        """A new prediction: shown from the next frame written on."""
+        self._current = window
+
+    def _draw(self, image: np.ndarray) -> None:
+        import cv2
+        height, width = image.shape[:2]
+        scale = max(0.3, min(width, height) / 400)
+        thickness = max(1, int(round(scale * 2)))
+        if self._current is None:
+            text, score = 'waiting for the first window', 0.0
+        else:
+            window = self._current
+            label, score = (window.smoothed_label, window.smoothed_score) \
+                if window.smoothed_label else (window.label, window.score)
+            text = f'{label} {score:.2f}'
+        bar = int((width - 4) * max(0.0, min(1.0, score)))
+        line = int(22 * scale) + 4
+        cv2.rectangle(image, (0, 0), (width, line + 6), (0, 0, 0), -1)
+        cv2.rectangle(image, (2, line + 2), (2 + bar, line + 5),
+                      (0, 200, 255), -1)
+        cv2.putText(image, text, (4, line - 4), cv2.FONT_HERSHEY_SIMPLEX,
+                    scale, (255, 255, 255), thickness, cv2.LINE_AA)
+
+    def close(self) -> Optional[str]:
+        """Finish the video; the path written, None if no frame was."""
+        if self._writer is None:
+            return None
+        self._writer.release()
+        self._writer = None
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Stop without replacing ``path`` (e.g. after an error)."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        if osp.exists(self._tmp):
+            os.remove(self._tmp)
