@@ -8,6 +8,7 @@ from ..deploy.runtimes import Runtime
 from .array_source import ArraySource
 from .camera_source import CameraSource
 from .clip_prediction import ClipPrediction
+from .frame_normalizer import FrameNormalizer
 from .frame_source import FrameSource
 from .stream_pipeline import StreamPipeline
 from .video_source import VideoSource
@@ -60,6 +61,12 @@ class StreamRecognizer:
         self.kind = kind or runtime.name
         self.pipeline = StreamPipeline(test_pipeline_of(model_cfg),
                                        window_length)
+        #: Streams normalise each frame once in the reader thread where this
+        #: gives the preprocessor's numbers (see FrameNormalizer); None:
+        #: each window is packed and preprocessed.
+        self.frame_normalizer = FrameNormalizer.from_recognizer(
+            self.data_preprocessor, self.pipeline.window_steps,
+            self.pipeline.num_clips, self.pipeline.clip_len)
 
     @property
     def window_length(self) -> int:

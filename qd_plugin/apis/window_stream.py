@@ -3,6 +3,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 
 from .clip_prediction import ClipPrediction, top_k
 from .frame_reader import FrameDroppedError, FrameReader
@@ -69,8 +70,9 @@ class WindowStream:
         self.num_frames = None if None in lengths else min(lengths)
         self.keep_frames = keep_frames
         capacity = capacity or 2 * (self.window_length + self.hop) + 16
+        self.normalizer = recognizer.frame_normalizer
         self.readers = [
-            FrameReader(source, self.pipeline.preprocess_frame, capacity,
+            FrameReader(source, self._preprocess_frame, capacity,
                         keep_frames) for source in self.sources
         ]
         self.windows = 0
@@ -124,14 +126,36 @@ class WindowStream:
                 self.skipped += 1
                 self._start = start + self.hop
 
+    def _preprocess_frame(self, frame: np.ndarray):
+        """In the reader thread: the frame-wise steps, then (fast path)
+        the data preprocessor's normalisation."""
+        processed, meta = self.pipeline.preprocess_frame(frame)
+        if self.normalizer is not None:
+            processed = self.normalizer(processed)
+        return processed, meta
+
+    def window_inputs(self, start: int, end: int) -> torch.Tensor:
+        """The model input of the window ``[start, end)``, every view:
+        (num_views, num_clips, C, T, H, W)."""
+        if self.normalizer is None:
+            packed = [
+                self.pipeline.pack(lambda i, r=reader: r.get(i)[:2], start,
+                                   self.num_frames, end)
+                for reader in self.readers
+            ]
+            return self.recognizer.preprocess(packed)
+        inds = self.pipeline.frame_inds(start, self.num_frames, end)
+        return torch.stack([
+            self.normalizer.window_input([reader.get(int(i))[0]
+                                          for i in inds])
+            for reader in self.readers
+        ])
+
     def _predict(self, start: int, end: int) -> WindowPrediction:
         began = time.perf_counter()
-        packed = [
-            self.pipeline.pack(lambda i, r=reader: r.get(i)[:2], start,
-                               self.num_frames) for reader in self.readers
-        ]
+        inputs = self.window_inputs(start, end)
         ready = max(reader.get(end - 1)[3] for reader in self.readers)
-        scores = self.recognizer.predict(self.recognizer.preprocess(packed))
+        scores = self.recognizer.predict(inputs)
         done = time.perf_counter()
         clip = ClipPrediction.from_scores(scores, self.recognizer.classes,
                                           self.topk)

@@ -12,10 +12,11 @@ from stream_fixtures import (CLIP_LEN, SIZE, textured_driveact,
 NUM_FRAMES = 40
 
 
-def set_frame_interval(cfg, frame_interval):
+def set_sampling(cfg, frame_interval, num_clips=1):
     for step in cfg.test_dataloader.dataset.pipeline:
         if step['type'] == 'SampleChunkFrames':
             step['frame_interval'] = frame_interval
+            step['num_clips'] = num_clips
     cfg.test_pipeline = cfg.test_dataloader.dataset.pipeline
 
 
@@ -34,17 +35,21 @@ def recognizer(tiny_float):
     return load_recognizer(checkpoint, cfg)
 
 
-@pytest.mark.parametrize('frame_interval,window_length', [(1, None),
-                                                          (2, None),
-                                                          (1, 13)])
+@pytest.mark.parametrize('frame_interval,num_clips,window_length',
+                         [(1, 1, None), (2, 1, None), (1, 1, 13),
+                          (1, 2, None)])
+@pytest.mark.parametrize('per_frame', [True, False])
 def test_window_inputs_equal_the_test_pipeline(tiny_float, tmp_path,
-                                               frame_interval, window_length):
+                                               frame_interval, num_clips,
+                                               window_length, per_frame):
     """Each window's frames and model input are those the test pipeline
-    gives for a chunk of the same frame range of the same video."""
+    and the data preprocessor give for a chunk of the same frame range of
+    the same video: with the frames normalised once each as they arrive
+    (the default), and with each window packed by the pipeline's steps."""
     cfg, checkpoint = tiny_float
     cfg = cfg.copy()
-    set_frame_interval(cfg, frame_interval)
-    length = window_length or CLIP_LEN * frame_interval
+    set_sampling(cfg, frame_interval, num_clips)
+    length = window_length or CLIP_LEN * frame_interval * num_clips
     hop = 3
     ranges = [(s, s + length)
               for s in range(0, NUM_FRAMES - length + 1, hop)]
@@ -54,8 +59,11 @@ def test_window_inputs_equal_the_test_pipeline(tiny_float, tmp_path,
     recognizer = load_recognizer(checkpoint, cfg,
                                  window_length=window_length)
     assert recognizer.window_length == length
-    packed = []
-    pack = recognizer.pipeline.pack
+    assert recognizer.frame_normalizer is not None
+    if not per_frame:
+        recognizer.frame_normalizer = None
+    packed, inputs = [], []
+    pack, predict = recognizer.pipeline.pack, recognizer.predict
 
     def recording_pack(frame_of, start, total_frames=None, end=None):
         sample = pack(frame_of, start, total_frames, end)
@@ -64,23 +72,35 @@ def test_window_inputs_equal_the_test_pipeline(tiny_float, tmp_path,
         packed.append(sample)
         return sample
 
+    def recording_predict(batch):
+        inputs.append(batch)
+        return predict(batch)
+
     recognizer.pipeline.pack = recording_pack
+    recognizer.predict = recording_predict
     windows = recognizer.classify_stream(data['video'], hop=hop)
 
     assert [(w.start_frame, w.end_frame) for w in windows] == ranges
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    assert len(dataset) == len(packed) == len(ranges)
-    for window, sample, (start, end) in zip(windows, packed, ranges):
-        index = ranges.index((start, end))
+    assert len(dataset) == len(inputs) == len(ranges)
+    assert len(packed) == (0 if per_frame else len(ranges))
+    for index, batch in enumerate(inputs):
+        reference = dataset[index]
+        expected = recognizer.preprocess([reference])
+        assert batch.shape == expected.shape == (1, num_clips, 3, CLIP_LEN,
+                                                 SIZE, SIZE)
+        assert batch.dtype == expected.dtype == torch.float32
+        assert torch.equal(batch, expected)
+    for index, sample in enumerate(packed):
         reference = dataset[index]
         np.testing.assert_array_equal(sample['frame_inds'],
                                       sampled_frames(dataset, index))
-        assert sample['inputs'].shape == (1, 3, CLIP_LEN, SIZE, SIZE)
         assert torch.equal(sample['inputs'], reference['inputs'])
-    # The windows overlap: the stream decodes each frame once, so this is
-    # the equality of a window's frames, not of a re-decoded clip.
-    assert len({int(i) for s in packed for i in s['frame_inds']}) < \
-        sum(len(s['frame_inds']) for s in packed)
+    if packed:
+        # The windows overlap: the stream decodes each frame once, so this
+        # is the equality of a window's frames, not of a re-decoded clip.
+        assert len({int(i) for s in packed for i in s['frame_inds']}) < \
+            sum(len(s['frame_inds']) for s in packed)
 
 
 def sampled_frames(dataset, index):
