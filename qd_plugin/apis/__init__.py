@@ -7,6 +7,7 @@ from .errors import (CameraOpenError, ModelConfigError, ModelNotFoundError,
 from .frame_reader import FrameReader
 from .frame_source import FrameSource
 from .model_loader import load_recognizer
+from .recording_evaluation import evaluate_recordings, split_of
 from .stream_pipeline import StreamPipeline
 from .stream_recognizer import StreamRecognizer
 from .video_source import VideoSource
@@ -18,5 +19,5 @@ __all__ = [
     'FrameReader', 'FrameSource', 'ModelConfigError', 'ModelNotFoundError',
     'StreamPipeline', 'StreamRecognizer', 'VideoNotFoundError',
     'VideoOpenError', 'VideoSource', 'WindowPrediction', 'WindowStream',
-    'load_recognizer'
+    'evaluate_recordings', 'load_recognizer', 'split_of'
 ]
