@@ -79,6 +79,7 @@ def main() -> int:
     print()
     print(describe(results))
     if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         tmp = f'{args.out}.tmp{os.getpid()}'
         with open(tmp, 'w') as f:
             json.dump(results, f, indent=2)
