@@ -95,6 +95,13 @@ def _identify(model: str,
                          f'{backend!r}')
     if osp.isdir(model):
         net, dir_backend = _deploy_model_file(model)
+        if backend == 'onnxruntime' and not net.endswith('.onnx'):
+            # The ONNX file the IR was converted from (OpenVINO reads both).
+            net = osp.splitext(net)[0] + '.onnx'
+            if not osp.isfile(net):
+                raise ModelNotFoundError(
+                    f'model file not found: {net} (ONNX Runtime needs the '
+                    f'.onnx of {model})')
         return backend or dir_backend, net, model
     folder = osp.dirname(osp.abspath(model))
     in_deploy_dir = osp.isfile(osp.join(folder, 'deploy.json'))

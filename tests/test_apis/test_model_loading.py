@@ -102,6 +102,12 @@ def test_int8_artifacts_agree_with_the_test_tool(data, tmp_path):
                              api_scores(openvino, data['video']), 1.0, 0.4,
                              True)
     assert parity.tie_aware_agreement == 1.0
+    # The same work dir's QDQ graph in ONNX Runtime.
+    onnxruntime = load_recognizer(str(export_dir), backend='onnxruntime')
+    assert onnxruntime.kind == 'onnxruntime'
+    assert onnxruntime.model_file == str(export_dir / 'end2end.onnx')
+    check_agreement('onnxruntime int8', reference,
+                    api_scores(onnxruntime, data['video']), 1.0, 0.4, True)
 
 
 def test_missing_model_file_is_named(tmp_path):

@@ -1,11 +1,13 @@
 """Sliding windows over a stream: the frames and inputs of the test pipeline
 for the same range, the number of windows, several views in one batch."""
+import time
+
 import numpy as np
 import pytest
 import torch
 from mmaction.registry import DATASETS
 
-from qd_plugin.apis import ArraySource, load_recognizer
+from qd_plugin.apis import ArraySource, FrameSource, load_recognizer
 from stream_fixtures import (CLIP_LEN, SIZE, textured_driveact,
                              tiny_model_config, write_tiny_checkpoint)
 
@@ -199,3 +201,48 @@ def test_views_are_batched(recognizer):
     clip = recognizer.classify_clip(views, (4, 8))
     np.testing.assert_allclose(clip.view_scores, windows[1].view_scores,
                                rtol=1e-4, atol=1e-6)
+
+
+class FastCamera(FrameSource):
+    """A live source whose frames come faster than the model predicts."""
+
+    live = True
+    name = 'camera test'
+    fps = 30.0
+
+    def __init__(self, frames, period):
+        self.frames, self.period = frames, period
+
+    def __iter__(self):
+        for frame in self.frames:
+            time.sleep(self.period)
+            yield frame
+
+
+def test_a_live_source_skips_the_windows_it_cannot_keep_up_with(recognizer):
+    frames = np.random.default_rng(4).integers(0, 256, (120, 36, 36, 3),
+                                               dtype=np.uint8)
+    predict = recognizer.predict
+
+    def slow_predict(inputs):
+        time.sleep(0.03)  # 3 frames of the camera per window
+        return predict(inputs)
+
+    recognizer.predict = slow_predict
+    try:
+        with recognizer.open_stream(FastCamera(frames, 0.01),
+                                    hop=1) as stream:
+            windows = list(stream)
+            summary = stream.summary()
+    finally:
+        del recognizer.predict
+    starts = [w.start_frame for w in windows]
+    assert starts == sorted(set(starts))
+    assert summary['skipped_windows'] > 0
+    assert len(windows) + summary['skipped_windows'] == 120 - CLIP_LEN + 1
+    # Each window is still the clip of its range.
+    last = windows[-1]
+    clip = recognizer.classify_clip(frames,
+                                    (last.start_frame, last.end_frame))
+    np.testing.assert_allclose(last.class_scores, clip.class_scores,
+                               rtol=1e-5, atol=1e-7)
