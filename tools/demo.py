@@ -55,7 +55,7 @@ def parse_args() -> argparse.Namespace:
         1, (os.cpu_count() or 2) - 1), help='inference threads (default: '
         'one core less than the machine has, %(default)s: the reader '
         'thread decodes on the other; on 2 cores 2 inference threads '
-        'measured 1.6x slower)')
+        'measured 1.8x slower)')
     parser.add_argument('--fps', type=float, help='frame rate of a camera '
                         'that does not report it')
     parser.add_argument('--max-frames', type=int, help='stop a camera '

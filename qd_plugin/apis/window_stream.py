@@ -1,6 +1,6 @@
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -9,9 +9,6 @@ from .clip_prediction import ClipPrediction, top_k
 from .frame_reader import FrameDroppedError, FrameReader
 from .frame_source import FrameSource
 from .window_prediction import WindowPrediction
-
-if TYPE_CHECKING:
-    from .stream_recognizer import StreamRecognizer
 
 
 class WindowStream:
@@ -45,7 +42,7 @@ class WindowStream:
     """
 
     def __init__(self,
-                 recognizer: 'StreamRecognizer',
+                 recognizer: 'StreamRecognizer',  # noqa: F821 (no cycle)
                  sources: Sequence[FrameSource],
                  hop: Optional[int] = None,
                  topk: int = 5,
