@@ -67,6 +67,7 @@ class WindowStream:
         self.num_frames = None if None in lengths else min(lengths)
         self.keep_frames = keep_frames
         capacity = capacity or 2 * (self.window_length + self.hop) + 16
+        self.capacity = capacity
         self.normalizer = recognizer.frame_normalizer
         self.readers = [
             FrameReader(source, self._preprocess_frame, capacity,
@@ -104,6 +105,12 @@ class WindowStream:
         while True:
             start = self._start
             end = start + self.window_length
+            if self.keep_frames and not self.live and \
+                    end - self._frames_released > self.capacity:
+                raise RuntimeError(
+                    f'keep_frames: frames {self._frames_released}..{end - 1} '
+                    f'are held, more than the {self.capacity} buffered: '
+                    'call release_frames() for the frames you are done with')
             if not all(reader.wait_for(end - 1) for reader in self.readers):
                 self._finished = self._finished or time.perf_counter()
                 raise StopIteration

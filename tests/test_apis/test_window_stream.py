@@ -246,3 +246,19 @@ def test_a_live_source_skips_the_windows_it_cannot_keep_up_with(recognizer):
                                     (last.start_frame, last.end_frame))
     np.testing.assert_allclose(last.class_scores, clip.class_scores,
                                rtol=1e-5, atol=1e-7)
+
+
+def test_held_frames_must_be_released(recognizer):
+    """keep_frames without release_frames fails instead of waiting
+    forever for a reader that has no room left."""
+    frames = np.zeros((60, 36, 36, 3), np.uint8)
+    with recognizer.open_stream(frames, hop=4, keep_frames=True) as stream:
+        with pytest.raises(RuntimeError, match='call release_frames'):
+            list(stream)
+    with recognizer.open_stream(frames, hop=4, keep_frames=True) as stream:
+        windows = []
+        for window in stream:
+            assert stream.frame(window.end_frame - 1).shape == (36, 36, 3)
+            stream.release_frames(window.end_frame)
+            windows.append(window)
+    assert len(windows) == 15
