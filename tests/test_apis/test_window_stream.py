@@ -1,5 +1,6 @@
 """Sliding windows over a stream: the frames and inputs of the test pipeline
 for the same range, the number of windows, several views in one batch."""
+import copy
 import time
 
 import numpy as np
@@ -49,7 +50,7 @@ def test_window_inputs_equal_the_test_pipeline(tiny_float, tmp_path,
     the same video: with the frames normalised once each as they arrive
     (the default), and with each window packed by the pipeline's steps."""
     cfg, checkpoint = tiny_float
-    cfg = cfg.copy()
+    cfg = copy.deepcopy(cfg)
     set_sampling(cfg, frame_interval, num_clips)
     length = window_length or CLIP_LEN * frame_interval * num_clips
     hop = 3
