@@ -11,13 +11,15 @@ from .parity import (Parity, ParityError, check_agreement, check_parity,
 from .qat_export import QATExport
 from .qdq import export_qdq_onnx
 from .runtimes import (OnnxRuntime, OpenVINORuntime, Runtime,
-                       TorchInt8Runtime, TorchRuntime, predict_scores)
+                       TorchInt8Runtime, TorchRuntime, TorchScriptRuntime,
+                       predict_scores)
 from .sdk_files import write_sdk_files
 
 __all__ = [
     'DeployResult', 'ExportStrategy', 'FloatExport', 'OnnxRuntime',
     'OpenVINORuntime', 'Parity', 'ParityError', 'QATExport', 'Runtime',
-    'TorchInt8Runtime', 'TorchRuntime', 'check_agreement', 'check_parity',
+    'TorchInt8Runtime', 'TorchRuntime', 'TorchScriptRuntime',
+    'check_agreement', 'check_parity',
     'cleanup_graph', 'compare', 'convert_to_openvino', 'deploy',
     'export_onnx', 'export_qdq_onnx', 'near_tie_flips', 'predict_scores',
     'write_sdk_files'

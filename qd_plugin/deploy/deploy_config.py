@@ -11,6 +11,9 @@ from mmengine.logging import MMLogger
 SDK_FILES = ('deploy.json', 'pipeline.json', 'detail.json')
 #: The parity (or int8 agreement) records of a deploy.
 PARITY_FILE = 'parity.json'
+#: The model config as exported (its test pipeline says how a deployed model
+#: is fed: ``qd_plugin.apis.load_recognizer`` reads it).
+MODEL_CONFIG_FILE = 'model_cfg.py'
 SUPPORTED_BACKENDS = ('onnxruntime', 'openvino')
 
 
@@ -98,7 +101,7 @@ def output_files(deploy_cfg: Config) -> List[str]:
     files = [stem + '.onnx']
     if backend_of(deploy_cfg) == 'openvino':
         files += [stem + '.xml', stem + '.bin']
-    return files + list(SDK_FILES) + [PARITY_FILE]
+    return files + list(SDK_FILES) + [PARITY_FILE, MODEL_CONFIG_FILE]
 
 
 def ensure_writable(work_dir: str, files: Sequence[str],

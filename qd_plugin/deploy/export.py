@@ -17,8 +17,9 @@ from mmengine.logging import print_log
 
 from ..quantization import is_qat_config
 from .data import load_samples
-from .deploy_config import (PARITY_FILE, backend_of, ensure_writable,
-                            fit_input_shape, load_configs, output_files)
+from .deploy_config import (MODEL_CONFIG_FILE, PARITY_FILE, backend_of,
+                            ensure_writable, fit_input_shape, load_configs,
+                            output_files)
 from .export_strategy import ExportStrategy
 from .float_export import FloatExport
 from .openvino_ir import convert_to_openvino
@@ -36,6 +37,7 @@ class DeployResult:
     onnx: str
     openvino: Optional[str] = None
     sdk_files: List[str] = field(default_factory=list)
+    model_config: Optional[str] = None
     parities: List[Parity] = field(default_factory=list)
 
     @property
@@ -55,6 +57,10 @@ def deploy(deploy_cfg: Union[str, Config],
            min_int8_agreement: float = 0.9,
            int8_atol: Optional[float] = None) -> DeployResult:
     """Export, convert, check and write the SDK files.
+
+    The work dir gets the model file(s), MMDeploy's SDK files, the check's
+    records (``parity.json``) and the model config (``model_cfg.py``, whose
+    test pipeline says how the model is fed).
 
     A float recognizer is exported with MMDeploy and must match PyTorch
     within ``atol``. A QAT model (MMRazor ``MMArchitectureQuant`` config) is
@@ -107,6 +113,8 @@ def deploy(deploy_cfg: Union[str, Config],
     result.sdk_files = strategy.write_sdk_files(deploy_cfg, model_cfg,
                                                 work_dir, checkpoint, device)
     write_parity(work_dir, result.parities)
+    result.model_config = osp.join(work_dir, MODEL_CONFIG_FILE)
+    model_cfg.dump(result.model_config)
     return result
 
 

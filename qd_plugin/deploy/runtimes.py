@@ -134,6 +134,39 @@ class TorchInt8Runtime(Runtime):
                                        clips.shape[0]).numpy()
 
 
+class TorchScriptRuntime(Runtime):
+    """A saved TorchScript classifier, e.g. the int8 model ``tools/test.py``
+    saves (``<work_dir>/int8_model.pt``): preprocessed clips (N, num_clips,
+    C, T, H, W) in, logits (N * num_clips, num_classes) out; the head's
+    ``average_clip`` turns them into class scores like the exported graphs.
+
+    Args:
+        path (str): The ``.pt`` file.
+        head (nn.Module): The recognizer's head (for ``average_clip``).
+        engine (str): Quantized engine (``torch.backends.quantized.engine``)
+            to load and run with. Defaults to ``'x86'``.
+    """
+
+    name = 'torchscript'
+
+    def __init__(self, path: str, head: torch.nn.Module,
+                 engine: str = 'x86') -> None:
+        from ..quantization import load_torchscript
+        loaded = load_torchscript(path, engine)
+        self.module, self.meta = loaded['model'], loaded['meta']
+        self.head = head
+        self.engine = engine
+        self.files = [path]
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        from ..quantization import quantized_engine
+        clips = torch.from_numpy(inputs)
+        with quantized_engine(self.engine), torch.no_grad():
+            logits = self.module(clips)
+            return average_clip_scores(self.head, logits,
+                                       clips.shape[0]).numpy()
+
+
 class OnnxRuntime(Runtime):
     """An ONNX model in ONNX Runtime's CPU execution provider.
 

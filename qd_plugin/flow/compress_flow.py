@@ -120,11 +120,16 @@ class CompressFlow:
                        deps=['train:kd_qat']))
         graph.add(Task('benchmark', self.benchmark,
                        deps=evaluations + ['export'], exclusive=True))
+        graph.add(Task('stream_eval',
+                       lambda threads: self.stream_eval(
+                           settings.get('export'), threads),
+                       deps=['export']))
         seconds = graph.run()
         models = [self.models[name] for name in self.models_in_order]
         report = write_report(models, self.work_dir, settings,
                               benchmark=self._benchmark_path('kd_qat'),
-                              task_seconds=seconds)
+                              task_seconds=seconds,
+                              stream_eval=self._stream_eval_path('kd_qat'))
         self.logger.info(f'flow finished in {time.time() - started:.0f} s: '
                          f'{report}')
         return report
@@ -344,6 +349,27 @@ class CompressFlow:
             by_name[name].latency_ms = _p50(rows, 'torch_int8_qat_x86')
         for name in ('float', 'kd'):
             by_name[name].latency_ms = _p50(rows, 'torch_fp32')
+
+    def stream_eval(self, deploy_dir: Optional[str],
+                    threads: int = 1) -> Optional[str]:
+        """``tools/eval_stream.py`` on the final model's export: its
+        sliding window over the long test recordings (the preset's
+        ``stream_recordings`` of them; all without a preset)."""
+        if not deploy_dir or not osp.isdir(deploy_dir):
+            self.logger.info('stream_eval: skipped (no export)')
+            return None
+        path = self._stream_eval_path('kd_qat')
+        if not osp.isfile(path):
+            limit = self.preset.stream_recordings if self.preset else None
+            self._run_tool('stream_eval', 'kd_qat', [
+                'tools/eval_stream.py', '--model', deploy_dir, '--threads',
+                str(threads), '--out', path,
+                *(['--max-recordings', str(limit)] if limit else [])
+            ], threads)
+        return path
+
+    def _stream_eval_path(self, name: str) -> str:
+        return osp.join(self.work_dir, 'stream_eval', f'{name}.json')
 
     # ---------------------------------------------------------------- helpers
     def settings(self) -> Dict:

@@ -47,6 +47,8 @@ class FlowPreset:
         stages (dict[str, StageSchedule]): Schedule of each stage.
         synthetic_args (list[str]): Arguments of
             ``tools/data/driveact/make_synthetic.py`` for the embedded data.
+        stream_recordings (int, optional): Long test recordings of the
+            streaming evaluation (all when None).
     """
     name: str
     clip_len: int
@@ -56,6 +58,7 @@ class FlowPreset:
     crop_area: Tuple[float, float]
     stages: Dict[str, StageSchedule]
     synthetic_args: List[str] = field(default_factory=list)
+    stream_recordings: Optional[int] = None
 
     @property
     def epochs(self) -> Dict[str, int]:
@@ -118,7 +121,9 @@ PRESETS: Dict[str, FlowPreset] = {
             float=_QUICK_STUDENT,
             kd=replace(_QUICK_STUDENT, cfg_options=_STUDENT_VALIDATION),
             qat=_QUICK_QAT,
-            kd_qat=_QUICK_QAT)),
+            kd_qat=_QUICK_QAT),
+        # The streaming evaluation on 2 of the test recordings.
+        stream_recordings=2),
     # About half an hour on 2 CPU cores (README): the quick clips, about 4x
     # the steps for the teacher and the students, to measure what
     # distillation does once the teacher is ahead of the student.

@@ -17,6 +17,7 @@ from ..deploy.parity import compare, tie_margin
 from ..evaluation.bootstrap import (Interval, bootstrap_mean_class_accuracy,
                                     paired_bootstrap_difference,
                                     top1_agreement)
+from .stream_report import stream_evaluation_lines
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -342,7 +343,8 @@ def write_report(models: List,
                  work_dir: str,
                  settings: Dict,
                  benchmark: Optional[str] = None,
-                 task_seconds: Optional[Dict[str, float]] = None) -> str:
+                 task_seconds: Optional[Dict[str, float]] = None,
+                 stream_eval: Optional[str] = None) -> str:
     """Write ``report.md`` and its plots to ``work_dir``.
 
     Args:
@@ -352,6 +354,8 @@ def write_report(models: List,
         benchmark (str, optional): The final model's benchmark JSON; its
             table (every runtime) is included when it exists.
         task_seconds (dict, optional): Wall seconds of every flow step.
+        stream_eval (str, optional): ``tools/eval_stream.py``'s results
+            JSON for the final model's export (its own section).
 
     Returns:
         str: Path of ``report.md``.
@@ -427,6 +431,7 @@ def write_report(models: List,
     agreement = agreement_lines(models)
     if agreement:
         lines += ['## int8 vs fake-quant', '', *agreement, '']
+    lines += stream_evaluation_lines(stream_eval, final.title)
     lines += ['## Wall time', '', *wall_time_lines(models, task_seconds), '']
     lines += [
         '## Plots', '', '![accuracy vs latency](accuracy_vs_latency.png)', '',
