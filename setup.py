@@ -83,6 +83,9 @@ setup(
     python_requires='>=3.10',
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
+    entry_points={
+        'console_scripts': ['qd-run-flow = qd_plugin.flow.cli:main']
+    },
     license='Apache-2.0',
     license_files=['LICENSE'],
 )

@@ -58,11 +58,13 @@ class CompressFlow:
     export -> benchmark -> report.
 
     Args:
-        repo_root (str): Folder holding ``configs/`` and ``tools/``.
+        repo_root (str): Folder holding ``configs/`` and ``tools/`` (a
+            checkout, or an installed package's ``.mim``: see
+            :func:`~qd_plugin.utils.package_files_root`).
         work_dir (str): Where every stage writes its folder and the report.
         data_root (str, optional): Drive&Act data with ``videos/`` and
             ``activities_3s/``; synthetic data is generated into
-            ``data/driveact`` when None.
+            ``./data/driveact`` when None.
         preset (FlowPreset, optional): A CPU schedule (small clips, few
             epochs, decoded-clip cache); the configs' own settings when None.
         threads (int): Threads of the latency benchmark. Defaults to 2.
@@ -82,7 +84,7 @@ class CompressFlow:
         self.repo_root = osp.abspath(repo_root)
         self.work_dir = osp.abspath(work_dir)
         self.data_root = osp.abspath(data_root or osp.join(
-            self.repo_root, 'data', 'driveact'))
+            'data', 'driveact'))
         self.synthetic = data_root is None
         self.preset = preset
         self.threads = threads
@@ -429,7 +431,10 @@ class CompressFlow:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                    MKL_NUM_THREADS=str(threads))
         with open(log, 'w') as f:
-            result = subprocess.run([sys.executable, *command],
+            result = subprocess.run([
+                sys.executable,
+                osp.join(self.repo_root, command[0]), *command[1:]
+            ],
                                     cwd=self.repo_root,
                                     stdout=f,
                                     stderr=subprocess.STDOUT,

@@ -294,3 +294,16 @@ def test_a_finished_stage_with_another_config_is_not_reused(tmp_path):
     (tmp_path / 'float' / 'trained.json').write_text(json.dumps(record))
     assert flow.train('float', 'a model', 'mbv3d_driveact.py').checkpoint \
         == 'best.pth'
+
+
+def test_module_entry_point_runs_the_same_command_line(tmp_path):
+    import subprocess
+    import sys
+    result = subprocess.run(
+        [sys.executable, '-m', 'qd_plugin.flow', '--epochs', 'kd=3'],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().endswith(
+        "--epochs needs a preset (the full flow trains each config's own "
+        'schedule)')
+    assert not (tmp_path / 'work_dirs').exists()
