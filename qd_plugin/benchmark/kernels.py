@@ -80,8 +80,7 @@ def compiled_kernels(path: str, x: np.ndarray,
     with it, for the model at ``path`` on input ``x`` (a separate compiled
     model with ``PERF_COUNT``)."""
     from ..deploy.runtimes import OpenVINORuntime
-    runtime = OpenVINORuntime(path, threads, perf_count=True,
-                              input_shape=x.shape)
+    runtime = OpenVINORuntime(path, threads, perf_count=True)
     runtime(x)
     counts = Counter(info.exec_type for info in runtime.profiling_info()
                      if info.node_type.startswith(COMPUTE_LAYERS))

@@ -39,6 +39,7 @@ from ..deploy.runtimes import (TORCH_INT8_ENGINES, OnnxRuntime,
 from ..deploy.uint8_input import export_uint8_qdq_onnx, frames_to_inputs
 from .core import TORCH_FP32, BenchCase, BenchContext, register_rows
 from .frames import FramesIn
+from .streams import OpenVINOStreams
 from .nncf_ptq import NNCF_MISSING, nncf_available, quantize_nncf
 
 #: The key of PyTorch's int8 row, the reference of the QAT model's exports.
@@ -103,20 +104,11 @@ def openvino_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
     ]
 
 
-def _openvino_batch(ctx: BenchContext, path: str):
-    """The model at ``path`` in OpenVINO reshaped to ``ctx.batch`` clips, or
-    True (run per clip) where its graph fixes the batch."""
-    shape = (ctx.batch, ) + ctx.inputs.shape[1:]
-    try:
-        runtime = _openvino(ctx, path, input_shape=shape)
-        runtime(np.zeros(shape, runtime.compiled.inputs[0].element_type
-                         .to_dtype()))
-        return runtime
-    except Exception as error:  # a reshape the graph does not allow
-        print_log(f'{osp.basename(path)}: no batch {ctx.batch} in OpenVINO '
-                  f'({type(error).__name__}); its batch row runs clip by '
-                  'clip', logger='current', level=logging.WARNING)
-        return True
+def _openvino_streams(ctx: BenchContext, path: str) -> OpenVINOStreams:
+    """The model at ``path`` in OpenVINO's throughput mode: the batch's clips
+    (one per camera view) as concurrent requests (the graphs fix the batch
+    at 1)."""
+    return OpenVINOStreams(path, ctx.threads)
 
 
 def _peer_rows(ctx: BenchContext, activations: str) -> List[BenchCase]:
@@ -136,7 +128,7 @@ def _peer_rows(ctx: BenchContext, activations: str) -> List[BenchCase]:
         BenchCase('openvino', precision, source, in_openvino,
                   in_openvino.size_mb, size_of=_files(in_openvino.files),
                   key=f'{key}_openvino',
-                  batch_run=_openvino_batch(ctx, qdq)),
+                  batch_run=_openvino_streams(ctx, qdq)),
         BenchCase('onnxruntime', precision, source, in_ort, in_ort.size_mb,
                   size_of=_files(in_ort.files), key=f'{key}_onnxruntime'),
     ]
@@ -207,7 +199,7 @@ def qdq_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
                   agreement_with=TORCH_INT8_X86,
                   size_of=_files(in_openvino.files),
                   key='qdq_int8_qat_openvino',
-                  batch_run=_openvino_batch(ctx, onnx_path)),
+                  batch_run=_openvino_streams(ctx, onnx_path)),
         BenchCase('openvino', 'int8 (QAT, QDQ, IR)',
                   f'{_source(xml)} (OpenVINO IR of {_source(onnx_path)})',
                   from_ir, from_ir.size_mb, 'OpenVINO IR (MMDeploy SDK)',
@@ -221,13 +213,11 @@ def qdq_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
     ]
 
 
-def _openvino(ctx: BenchContext, path: str,
-              input_shape: Optional[Sequence[int]] = None) -> OpenVINORuntime:
+def _openvino(ctx: BenchContext, path: str) -> OpenVINORuntime:
     """A model in OpenVINO in fp32 precision (not bf16), per-layer times
     collected when the context asks for them."""
     return OpenVINORuntime(path, ctx.threads, precision='f32',
-                           perf_count=ctx.openvino_perf_count,
-                           input_shape=input_shape)
+                           perf_count=ctx.openvino_perf_count)
 
 
 def _find(folder: Optional[str], ext: str) -> Optional[str]:
@@ -272,7 +262,7 @@ def _nncf_rows(ctx: BenchContext, setting: str) -> List[BenchCase]:
         BenchCase('openvino', precision, source, runtime, runtime.size_mb,
                   'IR', size_of=_files(runtime.files),
                   key=f'nncf_ptq{suffix}_openvino',
-                  batch_run=_openvino_batch(ctx, xml))
+                  batch_run=_openvino_streams(ctx, xml))
     ]
 
 
@@ -289,52 +279,43 @@ def nncf_ptq_mixed_rows(ctx: BenchContext) -> List[BenchCase]:
     return _nncf_rows(ctx, 'mixed')
 
 
-#: Our uint8-input export's row keys by input layout.
-UINT8_ROWS = {'NCTHW': 'qdq_int8_qat_uint8_openvino',
-              'NTHWC': 'qdq_int8_qat_uint8_nthwc_openvino'}
+#: Our uint8-input export's row keys by (input layout, grid).
+UINT8_ROWS = {
+    ('NCTHW', 'qat'): 'qdq_int8_qat_uint8_openvino',
+    ('NTHWC', 'qat'): 'qdq_int8_qat_uint8_nthwc_openvino',
+    ('NCTHW', 'frames'): 'qdq_int8_qat_uint8_framesgrid_openvino',
+    ('NTHWC', 'frames'): 'qdq_int8_qat_uint8_nthwc_framesgrid_openvino',
+}
 
 
 @register_rows('qdq_int8_qat_uint8')
 def qdq_int8_qat_uint8_rows(ctx: BenchContext) -> List[BenchCase]:
     """Our QDQ export taking the uint8 frames (normalisation folded into the
     input quantization, :mod:`qd_plugin.deploy.uint8_input`), in OpenVINO,
-    in both input layouts: NCTHW (the frames transposed as uint8 outside)
-    and NTHWC (the decoder's layout, transposed in the graph)."""
+    in both input layouts, NCTHW (the frames transposed as uint8 outside)
+    and NTHWC (the decoder's layout, transposed in the graph), on both
+    grids: the QAT input quantizer's (exact) and the frames' own."""
     if ctx.qat_model is None or ctx.frames is None:
         return []
     cases = []
-    for layout, key in UINT8_ROWS.items():
-        suffix = '' if layout == 'NCTHW' else f'_{layout.lower()}'
+    for (layout, grid), key in UINT8_ROWS.items():
         path = export_uint8_qdq_onnx(
             ctx.qat_model, torch.from_numpy(ctx.inputs[:1]),
-            osp.join(ctx.work_dir, f'qat_qdq_uint8{suffix}.onnx'),
-            layout=layout)
+            osp.join(ctx.work_dir,
+                     key.replace('qdq_int8_qat', 'qat_qdq').replace(
+                         '_openvino', '.onnx')),
+            layout=layout, grid=grid)
         runtime = _openvino(ctx, path)
         to_inputs = partial(frames_to_inputs, layout=layout)
-        batch = _openvino_batch_frames(ctx, path, layout)
+        batch = _openvino_streams(ctx, path)
         cases.append(BenchCase(
-            'openvino', f'int8 (QAT, QDQ, uint8 {layout} input)',
+            'openvino', f'int8 (QAT, QDQ, uint8 {layout} input, {grid} '
+            'grid)',
             f'{_source(path)} (uint8-input QDQ export of '
             f'{_source(ctx.qat_checkpoint)})',
             FramesIn(runtime, to_inputs), runtime.size_mb, 'read from ONNX',
             agreement_with=TORCH_INT8_X86,
             size_of=_files(runtime.files), key=key, input='frames',
             frames_row=False,
-            batch_run=FramesIn(batch, to_inputs) if batch is not True
-            else True))
+            batch_run=FramesIn(batch, to_inputs)))
     return cases
-
-
-def _openvino_batch_frames(ctx: BenchContext, path: str, layout: str):
-    """:func:`_openvino_batch` for a uint8-input model."""
-    frames = frames_to_inputs(np.repeat(ctx.frames[:1], ctx.batch, axis=0),
-                              layout)
-    try:
-        runtime = _openvino(ctx, path, input_shape=frames.shape)
-        runtime(frames)
-        return runtime
-    except Exception as error:
-        print_log(f'{osp.basename(path)}: no batch {ctx.batch} in OpenVINO '
-                  f'({type(error).__name__}); its batch row runs clip by '
-                  'clip', logger='current', level=logging.WARNING)
-        return True

@@ -195,8 +195,6 @@ class OpenVINORuntime(Runtime):
             interleaved with it slower and noisier.
         perf_count (bool): ``PERF_COUNT``: collect per-layer times, read with
             :meth:`profiling_info` after a call (costs a little time).
-        input_shape (Sequence[int], optional): Reshape the model's input to
-            this static shape before compiling (e.g. another batch size).
     """
 
     name = 'openvino'
@@ -206,8 +204,7 @@ class OpenVINORuntime(Runtime):
                  threads: Optional[int] = None,
                  precision: str = 'f32',
                  pinning: bool = False,
-                 perf_count: bool = False,
-                 input_shape: Optional[Sequence[int]] = None) -> None:
+                 perf_count: bool = False) -> None:
         import openvino as ov
         config: Dict[str, str] = {
             'PERFORMANCE_HINT': 'LATENCY',
@@ -220,8 +217,6 @@ class OpenVINORuntime(Runtime):
             config['INFERENCE_NUM_THREADS'] = str(threads)
         core = ov.Core()
         model = core.read_model(path)
-        if input_shape is not None:
-            model.reshape({model.inputs[0]: list(input_shape)})
         self.batch_dynamic = model.inputs[0].get_partial_shape()[0].is_dynamic
         self.compiled = core.compile_model(model, 'CPU', config)
         self.request = self.compiled.create_infer_request()

@@ -12,9 +12,18 @@ the stem's zero padding meets the border), and a Clip on the uint8 frame
 keeps the QAT input quantizer's range (values its grid saturates, e.g. pixels
 above 248 for ``s = 0.00764, z = 131``). What remains different from the
 float-input model is the QAT model's own rounding of the input to its grid,
-which the uint8 model no longer does: the frame is exact on its grid. The
-float conversion, normalisation and FakeQuantize of the whole clip that
-OpenVINO ran before the stem are gone.
+which the uint8 model no longer does: the frame is exact on its grid (for a
+trained model whose input range is [-1, 1], ``s * 127.5`` is close to 1 and
+the two grids nearly coincide; for an input range calibrated elsewhere they
+do not). The float conversion, normalisation and FakeQuantize of the whole
+clip that OpenVINO ran before the stem are gone. This is the ``'frames'``
+grid.
+
+The ``'qat'`` grid keeps the QAT model's input rounding exactly:
+``QuantizeLinear(float(x) - mean, s * std, z)`` then the original
+DequantizeLinear, i.e. the Div by ``std`` folded into the quantization scale
+(OpenVINO fuses the Convert, Subtract and FakeQuantize into one pass over
+the frames): the float-input model's values up to float rounding.
 
 Layouts: ``'NCTHW'`` takes (N, num_clips, C, T, H, W) uint8, the float
 export's shape; ``'NTHWC'`` takes (N, T, H, W, C) uint8, the decoder's frames
@@ -27,6 +36,9 @@ import numpy as np
 
 #: Input layouts of the uint8 export.
 UINT8_LAYOUTS = ('NCTHW', 'NTHWC')
+#: Which grid the stem's quantized input is on (see
+#: :func:`fold_input_normalisation`).
+GRIDS = ('frames', 'qat')
 
 _SHAPE_OPS = ('Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity')
 
@@ -125,10 +137,17 @@ def _dequantized_weight(graph, inits: dict, name: str) -> np.ndarray:
     return (quantized - zero_point) * scale
 
 
+def _const(graph, name: str, array: np.ndarray) -> str:
+    from onnx import numpy_helper
+    graph.initializer.append(numpy_helper.from_array(array, name))
+    return name
+
+
 def fold_input_normalisation(model,
                              mean: Sequence[float],
                              std: Sequence[float],
                              layout: str = 'NCTHW',
+                             grid: str = 'qat',
                              clip: bool = True):
     """Make a QDQ model's float input a uint8 frame input (in place).
 
@@ -137,11 +156,20 @@ def fold_input_normalisation(model,
             QuantizeLinear/DequantizeLinear pair, then reshapes, then the
             stem Conv (what :func:`.qdq.export_qdq_onnx` writes).
         mean, std (Sequence[float]): The normalisation of the recognizer's
-            data preprocessor; the channels must share one value each.
+            data preprocessor, per channel.
         layout (str): ``'NCTHW'`` (N, clips, C, T, H, W) or ``'NTHWC'``
             (N, T, H, W, C): one of :data:`UINT8_LAYOUTS`.
-        clip (bool): Clip the frame to the QAT input quantizer's range where
-            it is narrower than uint8 (what the float model saturates).
+        grid (str): One of :data:`GRIDS`. Defaults to ``'qat'``.
+            ``'frames'``: the frame is the
+            stem's quantized input, dequantized with ``1 / std`` and zero
+            point ``round(mean)``, the rest of the mean in the stem's bias
+            (one mean and std for all channels). ``'qat'``: the QAT input
+            quantizer's own grid, ``QuantizeLinear(float(x) - mean, s * std,
+            z)``: the float model's values up to float rounding (one std for
+            all channels).
+        clip (bool): For the ``'frames'`` grid, clip the frame to the QAT
+            input quantizer's range where it is narrower than uint8 (what
+            the float model saturates).
 
     Returns:
         onnx.ModelProto: ``model``.
@@ -151,14 +179,15 @@ def fold_input_normalisation(model,
     if layout not in UINT8_LAYOUTS:
         raise ValueError(
             f'layout must be one of {UINT8_LAYOUTS}, got {layout!r}')
+    if grid not in GRIDS:
+        raise ValueError(f'grid must be one of {GRIDS}, got {grid!r}')
     mean, std = np.ravel(mean).astype(np.float64), np.ravel(std).astype(
         np.float64)
-    if np.ptp(mean) > 0 or np.ptp(std) > 0:
+    if np.ptp(std) > 0 or (grid == 'frames' and np.ptp(mean) > 0):
         raise ValueError(
             f'the channels are normalised differently (mean {mean.tolist()}, '
-            f'std {std.tolist()}): only a per-tensor normalisation folds '
-            'into the per-tensor input quantization')
-    mean, std = float(mean[0]), float(std[0])
+            f'std {std.tolist()}): the per-tensor input quantization takes '
+            "one std (and, on the 'frames' grid, one mean) for all channels")
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
     graph_input = graph.input[0]
@@ -177,37 +206,16 @@ def fold_input_normalisation(model,
     info = np.iinfo(zero_point_array.dtype)
     zero_point = int(zero_point_array)
 
-    # The uint8 frame on its own grid: (x - round(mean)) / std.
-    frame_zero_point = int(np.rint(mean))
-    delta = (frame_zero_point - mean) / std  # DQ(x) = normalised - delta
-    stem = _stem_conv(graph, dequantize.output[0])
-    weight = _dequantized_weight(graph, inits, stem.input[1])
-    shift = (delta * weight.reshape(weight.shape[0], -1).sum(1)).astype(
-        np.float32)
-    bias_name = f'{stem.name or "stem"}_folded_bias'
-    if len(stem.input) > 2 and stem.input[2]:
-        bias = numpy_helper.to_array(inits[stem.input[2]]) + shift
-        while len(stem.input) > 2:
-            stem.input.pop()
-    else:
-        bias = shift
-    graph.initializer.append(numpy_helper.from_array(
-        bias.astype(np.float32), bias_name))
-    stem.input.append(bias_name)
-
     nodes = []
-    value = 'frames'
-    shape = [d for d in graph_input.type.tensor_type.shape.dim]
+    value = graph_input.name
     dims = [d.dim_value if d.HasField('dim_value') else d.dim_param
-            for d in shape]
+            for d in graph_input.type.tensor_type.shape.dim]
     if layout == 'NTHWC':
         if dims[1] != 1:
             raise ValueError('the NTHWC layout takes one clip per sample; '
                              f'the model input is {dims}')
         new_dims = [dims[0]] + dims[3:] + [dims[2]]
-        axes = f'{value}_unsqueeze_axes'
-        graph.initializer.append(numpy_helper.from_array(
-            np.array([1], np.int64), axes))
+        axes = _const(graph, 'frames_unsqueeze_axes', np.array([1], np.int64))
         nodes += [
             helper.make_node('Transpose', [value], ['frames_ncthw'],
                              perm=[0, 4, 1, 2, 3], name='frames_to_ncthw'),
@@ -217,34 +225,72 @@ def fold_input_normalisation(model,
         value = 'frames_clips'
     else:
         new_dims = dims
-    if clip:
-        low = max(0, math.ceil(mean + std * scale * (info.min - zero_point)
-                               - 1e-6))
-        high = min(255, math.floor(mean + std * scale *
-                                   (info.max - zero_point) + 1e-6))
-        if low > 0 or high < 255:
-            for name, bound in (('frames_low', low), ('frames_high', high)):
-                graph.initializer.append(numpy_helper.from_array(
-                    np.array(bound, np.uint8), name))
-            nodes.append(helper.make_node(
-                'Clip', [value, 'frames_low', 'frames_high'],
-                ['frames_clipped'], name='frames_clip'))
-            value = 'frames_clipped'
-    for name, array in (('frames_scale', np.array(1 / std, np.float32)),
-                        ('frames_zero_point',
-                         np.array(frame_zero_point, np.uint8))):
-        graph.initializer.append(numpy_helper.from_array(array, name))
-    nodes.append(helper.make_node(
-        'DequantizeLinear', [value, 'frames_scale', 'frames_zero_point'],
-        [dequantize.output[0]], name='frames_dequantize'))
+
+    if grid == 'qat':
+        channel_mean = _const(graph, 'frames_mean',
+                              mean.reshape(1, 1, -1, 1, 1, 1).astype(
+                                  np.float32))
+        step = _const(graph, 'frames_step',
+                      np.array(scale * std[0], np.float32))
+        nodes += [
+            helper.make_node('Cast', [value], ['frames_float'],
+                             to=TensorProto.FLOAT, name='frames_float'),
+            helper.make_node('Sub', ['frames_float', channel_mean],
+                             ['frames_centred'], name='frames_centred'),
+            helper.make_node('QuantizeLinear',
+                             ['frames_centred', step, quantize.input[2]],
+                             ['frames_quantized'], name='frames_quantize'),
+            helper.make_node('DequantizeLinear',
+                             ['frames_quantized'] + list(quantize.input[1:3]),
+                             [dequantize.output[0]],
+                             name='frames_dequantize'),
+        ]
+    else:
+        mean_value, std_value = float(mean[0]), float(std[0])
+        # DQ(x) = (x - round(mean)) / std = normalised - delta.
+        frame_zero_point = int(np.rint(mean_value))
+        delta = (frame_zero_point - mean_value) / std_value
+        stem = _stem_conv(graph, dequantize.output[0])
+        weight = _dequantized_weight(graph, inits, stem.input[1])
+        shift = (delta * weight.reshape(weight.shape[0], -1).sum(1)).astype(
+            np.float32)
+        bias = shift
+        if len(stem.input) > 2 and stem.input[2]:
+            bias = numpy_helper.to_array(inits[stem.input[2]]) + shift
+            while len(stem.input) > 2:
+                stem.input.pop()
+        stem.input.append(_const(graph, 'stem_folded_bias',
+                                 bias.astype(np.float32)))
+        if clip:
+            low = max(0, math.ceil(mean_value + std_value * scale *
+                                   (info.min - zero_point) - 1e-6))
+            high = min(255, math.floor(mean_value + std_value * scale *
+                                       (info.max - zero_point) + 1e-6))
+            if low > 0 or high < 255:
+                bounds = [_const(graph, name, np.array(bound, np.uint8))
+                          for name, bound in (('frames_low', low),
+                                              ('frames_high', high))]
+                nodes.append(helper.make_node(
+                    'Clip', [value] + bounds, ['frames_clipped'],
+                    name='frames_clip'))
+                value = 'frames_clipped'
+        nodes.append(helper.make_node(
+            'DequantizeLinear', [
+                value,
+                _const(graph, 'frames_scale',
+                       np.array(1 / std_value, np.float32)),
+                _const(graph, 'frames_zero_point',
+                       np.array(frame_zero_point, np.uint8))
+            ], [dequantize.output[0]],
+            name='frames_dequantize'))
 
     position = list(graph.node).index(quantize)
     for node in (quantize, dequantize):
         graph.node.remove(node)
     for offset, node in enumerate(nodes):
         graph.node.insert(position + offset, node)
-    new_input = helper.make_tensor_value_info('frames', TensorProto.UINT8,
-                                              new_dims)
+    new_input = helper.make_tensor_value_info(graph_input.name,
+                                              TensorProto.UINT8, new_dims)
     graph.input.remove(graph_input)
     graph.input.insert(0, new_input)
     used = {name for node in graph.node for name in node.input}
@@ -259,13 +305,14 @@ def export_uint8_qdq_onnx(qat_model,
                           example_inputs,
                           path: str,
                           layout: str = 'NCTHW',
+                          grid: str = 'qat',
                           clip: bool = True,
                           mean: Optional[Sequence[float]] = None,
                           std: Optional[Sequence[float]] = None,
                           **kwargs) -> str:
     """:func:`.qdq.export_qdq_onnx`, then :func:`fold_input_normalisation`
     with the recognizer's data preprocessor's mean and std (or the given
-    ones). The model's input is named ``frames``; ``kwargs`` go to the
+    ones). The model's input keeps its name; ``kwargs`` go to the
     export (``dynamic_axes`` of the float input's axes apply to the same
     axes of the NCTHW input).
 
@@ -283,6 +330,6 @@ def export_uint8_qdq_onnx(qat_model,
             unwrapped.architecture.data_preprocessor)
     export_qdq_onnx(qat_model, example_inputs, path, **kwargs)
     model = onnx.load(path)
-    fold_input_normalisation(model, mean, std, layout, clip)
+    fold_input_normalisation(model, mean, std, layout, grid, clip)
     onnx.save(model, path)
     return path
