@@ -552,6 +552,12 @@ def write_report(rows: Sequence[Dict], out_json: str,
             from .kernels import isa_line
             f.write(f"CPU: {isa_line(settings['environment'])}\n\n")
         f.write(markdown_table(rows))
+        for h in settings.get('head_to_head') or []:
+            f.write(
+                f"\n{h['input']}-in, batch {h['batch']}: ours "
+                f"{h['ours']} p50 {h['ours_p50_ms']:.2f} ms, the fastest "
+                f"alternative {h['peer']} {h['peer_p50_ms']:.2f} ms: "
+                f"{h['p50_ratio']:.2f}x\n")
         if settings.get('paired_accuracy'):
             f.write('\nPaired test mean class accuracy differences:\n\n')
             f.write(paired_table(settings['paired_accuracy']))

@@ -2,7 +2,7 @@
 import logging
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.config import Config
@@ -22,6 +22,9 @@ from .frames import Normalise, iter_frames, load_frames
 #: each PTQ peer in OpenVINO (keys starting with ``PEER_PREFIXES``).
 OURS = ('qdq_int8_qat_uint8_openvino', 'qdq_int8_qat_openvino')
 PEER_PREFIXES = ('nncf_ptq', 'peer_ort_ptq')
+#: What a user would run instead of our exports: the PTQ peers and PyTorch's
+#: own int8 model of our QAT checkpoint.
+ALTERNATIVES = PEER_PREFIXES + ('torch_int8_qat', )
 
 
 def _find_onnx(deploy_dir: str) -> str:
@@ -200,6 +203,7 @@ def benchmark_model(model_cfg: Union[str, Config],
         batch=ctx.batch,
         environment=environment(threads),
         limit=_limit(ctx, results, threads) if limit else None,
+        head_to_head=head_to_head(results),
         paired_accuracy=paired_differences(ctx, ours, peers))
     paths = write_report(results, out_json, settings)
     return dict(rows=results, settings=settings, paths=paths)
@@ -221,3 +225,27 @@ def _limit(ctx: BenchContext, rows: Sequence[Dict],
                     key=int8.get, default=None)
     shown = [k for k in int8 if k.startswith(OURS) or k == best_peer]
     return limit_summary(macs, peak, {k: int8[k] for k in shown})
+
+
+def head_to_head(rows: Sequence[Dict]) -> List[Dict]:
+    """Our fastest export against the fastest alternative (PTQ peers,
+    PyTorch int8), per input and batch: p50 ratio (ours / theirs) and the
+    clips per second."""
+    comparisons = []
+    kinds = dict.fromkeys((r['input'], r['batch']) for r in rows)
+    for kind, batch in kinds:
+        same = [r for r in rows if (r['input'], r['batch']) == (kind, batch)
+                and 'int8' in r['precision']]
+        ours = [r for r in same if r['key'].startswith('qdq_int8_qat')]
+        theirs = [r for r in same if r['key'].startswith(ALTERNATIVES)]
+        if not ours or not theirs:
+            continue
+        best = min(ours, key=lambda r: r['p50_ms'])
+        peer = min(theirs, key=lambda r: r['p50_ms'])
+        comparisons.append(dict(
+            input=kind, batch=batch, ours=best['key'], peer=peer['key'],
+            ours_p50_ms=best['p50_ms'], peer_p50_ms=peer['p50_ms'],
+            p50_ratio=round(best['p50_ms'] / peer['p50_ms'], 3),
+            ours_clips_per_s=best['throughput_clips_per_s'],
+            peer_clips_per_s=peer['throughput_clips_per_s']))
+    return comparisons
