@@ -8,7 +8,6 @@ with the benchmark's threads. A model's effective throughput is its
 multiply-accumulates per clip over its latency; the ratio says how much of
 the CPU's int8 compute the model gets (1.0: every cycle in large int8 GEMMs).
 """
-import time
 from typing import Dict, Optional
 
 import numpy as np

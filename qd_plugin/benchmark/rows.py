@@ -18,6 +18,19 @@ results):
   ``qdq_int8_qat_openvino``, ``qdq_int8_qat_openvino_ir``,
   ``qdq_int8_qat_onnxruntime``).
 
+* ``nncf_ptq``, ``nncf_ptq_mixed``: NNCF post-training quantization of the
+  float model in OpenVINO, its defaults and the MIXED preset with full bias
+  correction (``nncf_ptq_openvino``, ``nncf_ptq_mixed_openvino``); none, with
+  a warning, where nncf is not installed.
+* ``qdq_int8_qat_uint8``: our QDQ export taking the uint8 frames
+  (:mod:`qd_plugin.deploy.uint8_input`), NCTHW and NTHWC input, on the QAT
+  and on the frames' grid: ``qdq_int8_qat_uint8[_nthwc][_framesgrid]_openvino``
+  (frames in only).
+
+:func:`.core.derive_cases` adds every tensor-in row's frames-in twin
+(``<key>_frames``) and, for rows with a ``batch_run`` (OpenVINO int8 in its
+throughput mode, PyTorch int8 ``x86``), the batch twin (``<key>_b6``).
+
 Each row's ``size_of`` names what its size is of: the files the runtime
 loaded, or how PyTorch serializes the model.
 """
