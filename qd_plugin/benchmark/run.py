@@ -22,6 +22,9 @@ from .frames import Normalise, iter_frames, load_frames
 #: each PTQ peer in OpenVINO (keys starting with ``PEER_PREFIXES``).
 OURS = ('qdq_int8_qat_uint8_openvino', 'qdq_int8_qat_openvino')
 PEER_PREFIXES = ('nncf_ptq', 'peer_ort_ptq')
+#: The row builders that calibrate (the PTQ peers).
+CALIBRATED_ROWS = ('peer_ort_ptq', 'peer_ort_ptq_u8', 'nncf_ptq',
+                   'nncf_ptq_mixed')
 #: What a user would run instead of our exports: the PTQ peers and PyTorch's
 #: own int8 model of our QAT checkpoint.
 ALTERNATIVES = PEER_PREFIXES + ('torch_int8_qat', )
@@ -43,7 +46,7 @@ def build_context(model_cfg: Union[str, Config],
                   deploy_dir: Optional[str] = None,
                   threads: Optional[int] = None,
                   num_samples: int = 4,
-                  num_calibration: int = 8,
+                  num_calibration: int = 300,
                   qat_config: Optional[Union[str, Config]] = None,
                   qat_checkpoint: Optional[str] = None,
                   batch: int = 6) -> BenchContext:
@@ -68,10 +71,10 @@ def build_context(model_cfg: Union[str, Config],
             '(frames - mean) / std: the frames-in rows would not compute '
             'what the tensor-in rows do')
     # Training clips through the test pipeline (no augmentation).
-    calibration = np.concatenate([
+    calibration = np.concatenate([inputs[:0]] + [
         normalise(chunk) for chunk, _ in iter_frames(
             model_cfg, 'train_dataloader', num_calibration)
-    ])
+    ]) if num_calibration else inputs[:0]
 
     onnx_path = None
     if deploy_dir:
@@ -179,6 +182,8 @@ def benchmark_model(model_cfg: Union[str, Config],
         if osp.exists(path):
             print_log(f'overwriting {path}', logger='current',
                       level=logging.WARNING)
+    if rows is not None and not set(rows) & set(CALIBRATED_ROWS):
+        num_calibration = 0  # e.g. the teacher's PyTorch row only
     ctx = build_context(model_cfg, checkpoint, work_dir, deploy_cfg,
                         deploy_dir, threads, num_samples, num_calibration,
                         qat_config, qat_checkpoint, batch)
