@@ -66,3 +66,25 @@ def test_head_to_head_takes_the_fastest_of_each_side():
         'qdq_int8_qat_uint8_openvino', 'peer_ort_ptq_u8_openvino_frames')
     assert frames['p50_ratio'] == pytest.approx(4.0 / 5.5, abs=1e-3)
     assert np.isclose(frames['ours_clips_per_s'], 250.0)
+
+
+def test_openvino_streams_give_each_clip_its_batch_1_scores(tmp_path):
+    """The batch rows' runner: 6 clips as concurrent requests, in order."""
+    pytest.importorskip('openvino')
+    import torch
+
+    from qd_plugin.benchmark.streams import OpenVINOStreams
+    from qd_plugin.deploy import OpenVINORuntime
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv3d(3, 4, 3), nn.ReLU(), nn.Flatten(),
+                          nn.LazyLinear(5)).eval()
+    example = torch.randn(1, 3, 4, 8, 8)
+    model(example)
+    path = str(tmp_path / 'tiny.onnx')
+    torch.onnx.export(model, (example, ), path, dynamo=False)
+    clips = np.random.default_rng(0).normal(
+        size=(6, 3, 4, 8, 8)).astype(np.float32)
+    expected = OpenVINORuntime(path, 1).run_batched(clips)
+    got = OpenVINOStreams(path, 2)(clips)
+    assert got.shape == (6, 5)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
