@@ -14,23 +14,11 @@ from mmengine.logging import print_log
 
 from ..evaluation.bootstrap import (bootstrap_mean_class_accuracy,
                                     paired_bootstrap_difference)
-from .core import TORCH_FP32, BenchCase, BenchContext
 from .frames import iter_frames
 
 #: Coverage of the intervals.
 LEVEL = 0.95
-
-
-def measured_cases(cases: Sequence[BenchCase]) -> List[BenchCase]:
-    """The rows whose accuracy is measured: int8 or PyTorch fp32, batch 1,
-    not sharing another row's."""
-    return [
-        c for c in cases if c.batch == 1 and c.accuracy_of is None and (
-            c.int8 or c.key == TORCH_FP32)
-    ]
-
-
-def predict_test_split(cases: Sequence[BenchCase], ctx: BenchContext,
+def predict_test_split(cases: Sequence, ctx,
                        num_clips: Optional[int] = None) -> Dict:
     """Every case's predicted class on the test clips.
 
@@ -65,12 +53,13 @@ def interval_dict(interval) -> Dict:
         level=interval.level)
 
 
-def evaluate_accuracy(cases: Sequence[BenchCase], ctx: BenchContext,
+def evaluate_accuracy(cases: Sequence, ctx,
                       num_clips: Optional[int] = None) -> Dict[str, Dict]:
-    """Test mean class accuracy with its interval of :func:`measured_cases`.
+    """Test mean class accuracy with its interval of each case.
 
     Args:
-        cases (Sequence[BenchCase]): All rows.
+        cases (Sequence[BenchCase]): The rows measured
+            (:func:`.core.accuracy_cases`).
         ctx (BenchContext): Its ``model_cfg`` gives the test split; the
             labels and predictions are kept in ``ctx.extra['accuracy']``
             (for :func:`paired_differences`).
@@ -81,10 +70,9 @@ def evaluate_accuracy(cases: Sequence[BenchCase], ctx: BenchContext,
         dict: key -> ``mean_class_accuracy`` (estimate, low, high, level)
         and ``num_clips``.
     """
-    measured = measured_cases(cases)
-    if num_clips == 0 or not measured or ctx.normalise is None:
+    if num_clips == 0 or not cases or ctx.normalise is None:
         return {}
-    result = predict_test_split(measured, ctx, num_clips)
+    result = predict_test_split(cases, ctx, num_clips)
     ctx.extra['accuracy'] = result
     labels = result['labels']
     return {
@@ -96,7 +84,7 @@ def evaluate_accuracy(cases: Sequence[BenchCase], ctx: BenchContext,
     }
 
 
-def paired_differences(ctx: BenchContext, ours: Sequence[str],
+def paired_differences(ctx, ours: Sequence[str],
                        peers: Sequence[str]) -> List[Dict]:
     """Mean class accuracy of each of ``ours`` minus each of ``peers`` (row
     keys measured by :func:`evaluate_accuracy`) on the same clips, with the

@@ -315,6 +315,15 @@ def derive_cases(cases: Sequence[BenchCase],
     return list(cases) + frames_rows + batch_rows
 
 
+def accuracy_cases(cases: Sequence[BenchCase]) -> List[BenchCase]:
+    """The rows whose test accuracy is measured: int8 or PyTorch fp32,
+    batch 1, not sharing another row's (``accuracy_of``)."""
+    return [
+        c for c in cases if c.batch == 1 and c.accuracy_of is None and (
+            c.int8 or c.key == TORCH_FP32)
+    ]
+
+
 def _outputs(case: BenchCase, samples: Mapping[str, np.ndarray],
              batch: int) -> np.ndarray:
     """A case's scores on the agreement samples, one call per sample (per
@@ -386,7 +395,7 @@ def run_benchmark(ctx: BenchContext,
         parities.append(
             compare(case.runtime, reference, outputs[case.key], 0.0,
                     probabilities=False))
-    accuracy = evaluate_accuracy(cases, ctx, accuracy_clips)
+    accuracy = evaluate_accuracy(accuracy_cases(cases), ctx, accuracy_clips)
     kernels = openvino_kernels(cases, samples)
 
     timed = {key: x[:1] for key, x in samples.items()}
