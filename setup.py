@@ -63,6 +63,7 @@ EXTRAS_REQUIRE = {
         'onnxruntime==1.26.0',
         'openvino==2026.4.1',
         'ml_dtypes',
+        'nncf==3.4.0',
     ],
     'tests': ['pytest'],
 }

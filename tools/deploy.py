@@ -66,6 +66,21 @@ def parse_args() -> argparse.Namespace:
         'margin is within twice this (at most 0.5) and all log probabilities '
         'within it (default: %(default)s)')
     parser.add_argument(
+        '--uint8-input',
+        choices=('NCTHW', 'NTHWC'),
+        help='QAT configs: the int8 model takes the uint8 frames in this '
+        'layout (N x clips x C x T x H x W, or N x T x H x W x C as decoded), '
+        'the normalisation folded into its input quantization; checked on '
+        'the frames of the test clips')
+    parser.add_argument(
+        '--uint8-grid',
+        choices=('qat', 'frames'),
+        default='qat',
+        help="with --uint8-input: 'qat' quantizes the frames on the QAT "
+        "input quantizer's grid (exact); 'frames' takes them as the stem's "
+        'quantized input (no input rounding; the mean offset folded into the '
+        'stem bias) (default: %(default)s)')
+    parser.add_argument(
         '--threads', type=int, help='threads of the runtimes in the check')
     parser.add_argument(
         '--overwrite',
@@ -106,8 +121,11 @@ def main() -> int:
             overwrite=args.overwrite,
             threads=args.threads,
             min_int8_agreement=args.int8_min_agreement,
-            int8_atol=args.int8_atol)
-    except (ParityError, FileExistsError, CheckpointError) as error:
+            int8_atol=args.int8_atol,
+            uint8_input=args.uint8_input,
+            uint8_grid=args.uint8_grid)
+    except (ParityError, FileExistsError, CheckpointError,
+            ValueError) as error:
         print(f'ERROR: {error}', file=sys.stderr)
         return 1
     print_log(f'deployed {result.model_file} and SDK files '

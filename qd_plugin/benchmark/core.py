@@ -18,8 +18,8 @@ import os
 import os.path as osp
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -57,10 +57,35 @@ class BenchCase:
     size_of: str = ''
     #: Stable identifier of the row (lower case, underscores).
     key: str = field(kw_only=True)
+    #: What ``run`` takes: ``'tensor'`` (the normalised float clip
+    #: (N, 1, C, T, H, W)) or ``'frames'`` (decoded uint8 frames
+    #: (N, T, H, W, C)); see :data:`.frames.INPUT_KINDS`.
+    input: str = field(default='tensor', kw_only=True)
+    #: Clips per call (one per camera view for the throughput rows).
+    batch: int = field(default=1, kw_only=True)
+    #: A tensor-in row also gets a frames-in row (``<key>_frames``) timed
+    #: through :class:`.frames.Normalise`.
+    frames_row: bool = field(default=True, kw_only=True)
+    #: Also a batch row (``<key>_b<ctx.batch>``, frames in) with this
+    #: batch-``ctx.batch`` callable (e.g. OpenVINO reshaped to the batch),
+    #: or ``True`` for ``run`` applied per clip.
+    batch_run: Optional[object] = field(default=None, kw_only=True)
+    #: The key of the row whose test accuracy this row shares (the same
+    #: artifact fed the same values another way); None: measured itself.
+    accuracy_of: Optional[str] = field(default=None, kw_only=True)
 
     @property
     def label(self) -> str:
         return f'{self.runtime} {self.precision}'
+
+    @property
+    def input_key(self) -> str:
+        """Which timed input the row takes."""
+        return self.input if self.batch == 1 else f'{self.input}_b{self.batch}'
+
+    @property
+    def int8(self) -> bool:
+        return 'int8' in self.precision
 
 
 @dataclass
@@ -102,6 +127,13 @@ class BenchContext:
     #: (``PERF_COUNT``), for :mod:`.layer_profile`.
     openvino_perf_count: bool = False
     extra: Dict = field(default_factory=dict)
+    #: The decoded uint8 frames (N, T, H, W, C) of ``inputs``.
+    frames: Optional[np.ndarray] = None
+    #: Frames -> ``inputs`` as a user's numpy code does it
+    #: (:class:`.frames.Normalise`).
+    normalise: Optional[Callable[[np.ndarray], np.ndarray]] = None
+    #: Clips per call of the throughput rows (Drive&Act's 6 views).
+    batch: int = 6
 
     def float_onnx(self) -> str:
         """The float ONNX model, exported on first use if not given."""
@@ -156,7 +188,7 @@ def build_cases(ctx: BenchContext,
 # Timing
 # ---------------------------------------------------------------------------
 def time_cases(cases: Sequence[BenchCase],
-               x: np.ndarray,
+               x: Union[np.ndarray, Mapping[str, np.ndarray]],
                iters: int,
                warmup: int,
                settle_s: float = 0.0,
@@ -183,7 +215,13 @@ def time_cases(cases: Sequence[BenchCase],
     OpenMP kernels, whose barriers need every thread running, are by far the
     most sensitive to competing load: on the shared 2-core machine eager
     PyTorch measured 50 ms to over 1 s for the same clip depending on load.
+
+    ``x`` is the input of every case, or a mapping from
+    :attr:`BenchCase.input_key` (``'tensor'``, ``'frames'``,
+    ``'frames_b6'``) to each kind's input.
     """
+    inputs = [x[case.input_key] if isinstance(x, Mapping) else x
+              for case in cases]
     times: List[List[float]] = [[] for _ in cases]
     rng = np.random.default_rng(seed)
     groups: Dict[str, List[int]] = {}
@@ -194,7 +232,7 @@ def time_cases(cases: Sequence[BenchCase],
     def run(members: List[int], timed: bool) -> None:
         for j in rng.permutation(members):
             start = time.perf_counter()
-            cases[j].run(x)
+            cases[j].run(inputs[j])
             elapsed = (time.perf_counter() - start) * 1e3
             if timed:
                 times[j].append(elapsed)
@@ -224,19 +262,88 @@ def summarize(case: BenchCase, times: Sequence[float]) -> Dict:
         p90_ms=round(float(np.percentile(times, 90)), 3),
         min_ms=round(float(times.min()), 3),
         mean_ms=round(mean, 3),
-        throughput_clips_per_s=round(1e3 / mean, 2),
+        input=case.input,
+        batch=case.batch,
+        throughput_clips_per_s=round(case.batch * 1e3 / mean, 2),
         size_mb=round(case.size_mb, 3),
         size_of=case.size_of,
         note=case.note)
+
+
+def derive_cases(cases: Sequence[BenchCase],
+                 ctx: BenchContext) -> List[BenchCase]:
+    """The frames-in rows of the tensor-in rows (``<key>_frames``: the
+    artifact behind :attr:`BenchContext.normalise`) and the batch rows
+    (``<key>_b<batch>``, frames in, :attr:`BenchCase.batch_run`), after the
+    given ones."""
+    from .frames import FramesIn, batched
+    if ctx.frames is None or ctx.normalise is None:
+        return list(cases)
+    frames_rows, batch_rows = [], []
+    for case in cases:
+        if case.input == 'tensor' and case.frames_row:
+            frames_rows.append(replace(
+                case,
+                key=f'{case.key}_frames',
+                run=FramesIn(case.run, ctx.normalise),
+                input='frames',
+                note=', '.join(filter(None, (case.note,
+                                             'numpy preprocessing'))),
+                frames_row=False,
+                batch_run=None,
+                accuracy_of=case.key))
+        if case.batch_run is None:
+            continue
+        frames_run = case.run if case.input == 'frames' else FramesIn(
+            case.run, ctx.normalise)
+        if case.batch_run is True:
+            run, how = batched(frames_run, ctx.batch), 'one clip at a time'
+        else:
+            run = case.batch_run if case.input == 'frames' else FramesIn(
+                case.batch_run, ctx.normalise)
+            how = f'batch {ctx.batch}'
+        batch_rows.append(replace(
+            case,
+            key=f'{case.key}_b{ctx.batch}',
+            run=run,
+            input='frames',
+            batch=ctx.batch,
+            note=', '.join(filter(None, (case.note, how))),
+            frames_row=False,
+            batch_run=None,
+            accuracy_of=case.key))
+    return list(cases) + frames_rows + batch_rows
+
+
+def accuracy_cases(cases: Sequence[BenchCase]) -> List[BenchCase]:
+    """The rows whose test accuracy is measured: int8 or PyTorch fp32,
+    batch 1, not sharing another row's (``accuracy_of``)."""
+    return [
+        c for c in cases if c.batch == 1 and c.accuracy_of is None and (
+            c.int8 or c.key == TORCH_FP32)
+    ]
+
+
+def _outputs(case: BenchCase, samples: Mapping[str, np.ndarray],
+             batch: int) -> np.ndarray:
+    """A case's scores on the agreement samples, one call per sample (per
+    batch of ``batch`` tiled samples for the batch rows)."""
+    from .frames import tile_batch
+    x = samples[case.input]
+    if case.batch == 1:
+        return np.concatenate([case.run(x[i:i + 1]) for i in range(len(x))])
+    return case.run(tile_batch(x, batch))
 
 
 def run_benchmark(ctx: BenchContext,
                   iters: int = 50,
                   warmup: int = 5,
                   rows: Optional[Sequence[str]] = None,
-                  settle_s: float = 0.0) -> List[Dict]:
-    """Build the rows, check each against PyTorch fp32 on the real samples,
-    time them interleaved and summarize.
+                  settle_s: float = 0.0,
+                  accuracy_clips: Optional[int] = None) -> List[Dict]:
+    """Build the rows, check each against its reference on the real samples,
+    measure the test accuracy of the int8 rows, time them interleaved and
+    summarize.
 
     Args:
         ctx (BenchContext): Model, samples and options.
@@ -244,42 +351,74 @@ def run_benchmark(ctx: BenchContext,
         warmup (int): Untimed iterations per case first.
         rows (list[str], optional): Builder names; default: all registered.
         settle_s (float): Untimed pause between runs, see :func:`time_cases`.
+        accuracy_clips (int, optional): Test clips of the accuracy column
+            (:mod:`.accuracy`): None for the whole test split, 0 for none.
 
     Returns:
-        list[dict]: One dict per case with ``REQUIRED_KEYS``, ``min_ms``
+        list[dict]: One dict per case with ``REQUIRED_KEYS``, ``input``
+        (``'tensor'`` or ``'frames'``: what it was timed from), ``batch``,
+        ``min_ms``
         (the least disturbed run: on a shared machine the best estimate of
         the undisturbed latency), ``mean_ms``, ``throughput_clips_per_s``
-        (1000 / mean_ms: batch 1, one stream),
+        (batch * 1000 / mean_ms: one stream), ``frames_per_s`` (that times
+        the clip's frames),
         ``top1_agreement`` and ``max_abs_prob_diff`` on the real samples
         with the row named in ``agreement_with`` (PyTorch fp32 for the float
-        rows, PyTorch int8 ``x86`` for the QAT model's exports), and
-        ``speedup_vs_torch_fp32`` (p50 ratio).
+        rows, PyTorch int8 ``x86`` for the QAT model's exports),
+        ``speedup_vs_torch_fp32`` (p50 ratio, batch 1), ``accuracy`` (test
+        mean class accuracy with its 95% interval, int8 rows and PyTorch
+        fp32) and, for OpenVINO rows, ``openvino_kernels``.
     """
+    from .accuracy import evaluate_accuracy
+    from .frames import tile_batch
+    from .kernels import openvino_kernels
     set_torch_threads(ctx.threads)
-    cases = build_cases(ctx, rows)
+    cases = derive_cases(build_cases(ctx, rows), ctx)
     if not cases:
         raise ValueError('no benchmark rows')
 
+    samples = dict(tensor=ctx.inputs)
+    if ctx.frames is not None:
+        samples['frames'] = ctx.frames
     outputs = {TORCH_FP32: TorchRuntime(ctx.model).run_batched(ctx.inputs)}
+    picks = [i % len(ctx.inputs) for i in range(ctx.batch)]
     for case in cases:
-        outputs[case.key] = np.concatenate(
-            [case.run(ctx.inputs[i:i + 1]) for i in range(len(ctx.inputs))])
-    accuracy = []
+        outputs[case.key] = _outputs(case, samples, ctx.batch)
+    parities = []
     for case in cases:
         if case.agreement_with not in outputs:
             raise KeyError(f'{case.key}: no row {case.agreement_with!r} to '
                            'compare with')
-        accuracy.append(
-            compare(case.runtime, outputs[case.agreement_with],
-                    outputs[case.key], 0.0, probabilities=False))
+        reference = outputs[case.agreement_with]
+        if case.batch != 1:
+            reference = reference[picks]
+        parities.append(
+            compare(case.runtime, reference, outputs[case.key], 0.0,
+                    probabilities=False))
+    accuracy = evaluate_accuracy(accuracy_cases(cases), ctx, accuracy_clips)
+    kernels = openvino_kernels(cases, samples)
 
-    times = time_cases(cases, ctx.inputs[:1], iters, warmup, settle_s)
+    timed = {key: x[:1] for key, x in samples.items()}
+    if 'frames' in samples:
+        timed[f'frames_b{ctx.batch}'] = tile_batch(samples['frames'],
+                                                   ctx.batch)
+    times = time_cases(cases, timed, iters, warmup, settle_s)
+    clip_len = ctx.inputs.shape[3]
     results = []
-    for case, case_times, parity in zip(cases, times, accuracy):
+    for case, case_times, parity in zip(cases, times, parities):
         row = summarize(case, case_times)
+        row['frames_per_s'] = round(row['throughput_clips_per_s'] * clip_len,
+                                    1)
         row['top1_agreement'] = round(parity.top1_agreement, 4)
         row['max_abs_prob_diff'] = float(f'{parity.max_abs_prob_diff:.3g}')
         row['agreement_with'] = case.agreement_with
+        if case.key in accuracy or case.accuracy_of in accuracy:
+            row['accuracy'] = dict(
+                accuracy.get(case.key) or accuracy[case.accuracy_of])
+            if case.accuracy_of and case.key not in accuracy:
+                row['accuracy']['of'] = case.accuracy_of
+        if case.key in kernels:
+            row['openvino_kernels'] = kernels[case.key]
         results.append(row)
     for row in results:
         if row['precision'] == 'fp32' and row['max_abs_prob_diff'] > 1e-3:
@@ -290,8 +429,9 @@ def run_benchmark(ctx: BenchContext,
                 logger='current', level=logging.WARNING)
     base = next((r for r in results if r['key'] == TORCH_FP32), None)
     for row in results:
+        single = base is not None and row['batch'] == 1
         row['speedup_vs_torch_fp32'] = round(
-            base['p50_ms'] / row['p50_ms'], 2) if base else None
+            base['p50_ms'] / row['p50_ms'], 2) if single else None
         row['size_ratio_vs_torch_fp32'] = round(
             base['size_mb'] / row['size_mb'], 2) if base else None
     return results
@@ -300,13 +440,30 @@ def run_benchmark(ctx: BenchContext,
 # ---------------------------------------------------------------------------
 # Reports
 # ---------------------------------------------------------------------------
+def accuracy_text(row: Dict) -> str:
+    """``74.3 [71.2, 77.4]`` (%, 95% interval) of a row, or empty."""
+    accuracy = row.get('accuracy')
+    if not accuracy:
+        return ''
+    value = accuracy['mean_class_accuracy']
+    return (f"{100 * value['estimate']:.1f} [{100 * value['low']:.1f}, "
+            f"{100 * value['high']:.1f}]")
+
+
+def input_text(row: Dict) -> str:
+    kind = row.get('input', 'tensor')
+    batch = row.get('batch', 1)
+    return kind if batch == 1 else f'{kind} x{batch}'
+
+
 def markdown_table(rows: Sequence[Dict]) -> str:
     """One line per row; ``x torch fp32``: p50 speed-up, ``smaller``: size
-    ratio, both relative to the PyTorch fp32 row."""
-    header = ('| runtime | precision | p50 ms | p90 ms | min ms | clips/s | '
-              'size MB | smaller | size of | x torch fp32 | '
-              'top-1 agree (with) | source |')
-    lines = [header, '|' + '---|' * 12]
+    ratio, both relative to the PyTorch fp32 row; ``accuracy``: test mean
+    class accuracy (%) with its 95% interval."""
+    header = ('| runtime | precision | input | p50 ms | p90 ms | min ms | '
+              'clips/s | size MB | smaller | size of | x torch fp32 | '
+              'accuracy % [95% CI] | top-1 agree (with) | key | source |')
+    lines = [header, '|' + '---|' * 15]
 
     def ratio(value: Optional[float]) -> str:
         return '' if value is None else f'{value:.2f}'
@@ -318,15 +475,31 @@ def markdown_table(rows: Sequence[Dict]) -> str:
     for r in rows:
         reference = r.get('agreement_with', TORCH_FP32)
         lines.append(
-            f"| {r['runtime']} | {r['precision']} | {r['p50_ms']:.2f} | "
+            f"| {r['runtime']} | {r['precision']} | {input_text(r)} | "
+            f"{r['p50_ms']:.2f} | "
             f"{r['p90_ms']:.2f} | {r['min_ms']:.2f} | "
             f"{r['throughput_clips_per_s']:.1f} | "
             f"{r['size_mb']:.3f} | "
             f"{ratio(r.get('size_ratio_vs_torch_fp32'))} | "
             f"{r.get('size_of', '')} | "
             f"{ratio(r.get('speedup_vs_torch_fp32'))} | "
+            f"{accuracy_text(r)} | "
             f"{r.get('top1_agreement', float('nan')):.0%} "
-            f"({labels.get(reference, reference)}) | {r['source']} |")
+            f"({labels.get(reference, reference)}) | {r['key']} | "
+            f"{r['source']} |")
+    return '\n'.join(lines) + '\n'
+
+
+def paired_table(pairs: Sequence[Dict]) -> str:
+    """The paired accuracy differences (percentage points)."""
+    lines = ['| row | minus | difference pp [95% CI] | clips | significant |',
+             '|---|---|---|---|---|']
+    for p in pairs:
+        d = p['difference']
+        lines.append(
+            f"| {p['row']} | {p['minus']} | {100 * d['estimate']:+.1f} "
+            f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}] | "
+            f"{p['num_clips']} | {'yes' if p['significant'] else 'no'} |")
     return '\n'.join(lines) + '\n'
 
 
@@ -384,29 +557,27 @@ def write_report(rows: Sequence[Dict], out_json: str,
     with open(paths['markdown'], 'w') as f:
         if title:
             f.write(f'Batch-1 CPU latency ({title})\n\n')
+        if settings.get('environment'):
+            from .kernels import isa_line
+            f.write(f"CPU: {isa_line(settings['environment'])}\n\n")
         f.write(markdown_table(rows))
+        for h in settings.get('head_to_head') or []:
+            f.write(
+                f"\n{h['input']}-in, batch {h['batch']}: ours "
+                f"{h['ours']} p50 {h['ours_p50_ms']:.2f} ms, the fastest "
+                f"alternative {h['peer']} {h['peer_p50_ms']:.2f} ms: "
+                f"{h['p50_ratio']:.2f}x\n")
+        if settings.get('paired_accuracy'):
+            f.write('\nPaired test mean class accuracy differences:\n\n')
+            f.write(paired_table(settings['paired_accuracy']))
+        if settings.get('limit'):
+            f.write(f"\n{settings['limit']['summary']}\n")
     bar_chart(rows, paths['png'], title)
     return paths
 
 
-def environment() -> Dict:
-    """Versions and CPU facts recorded with the numbers."""
-    import platform
-    info = dict(
-        torch=torch.__version__,
-        cpu=platform.processor() or platform.machine(),
-        cpu_count=os.cpu_count())
-    for name in ('onnxruntime', 'openvino'):
-        try:
-            info[name] = __import__(name).__version__
-        except ImportError:
-            pass
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    info['cpu'] = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return info
+def environment(threads: Optional[int] = None) -> Dict:
+    """Versions and CPU facts recorded with the numbers (see
+    :func:`.kernels.environment`)."""
+    from .kernels import environment as cpu_environment
+    return cpu_environment(threads)

@@ -104,5 +104,7 @@ def quantize_onnx_static(onnx_path: str,
             activation_type=(QuantType.QInt8
                              if activations == 's8' else QuantType.QUInt8),
             weight_type=QuantType.QInt8,
+            # Not CalibMaxIntermediateOutputs: in onnxruntime 1.26 it drops
+            # the clips collected before each flush instead of merging them.
             calibrate_method=CalibrationMethod.MinMax)
     return output_path

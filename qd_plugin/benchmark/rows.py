@@ -18,22 +18,42 @@ results):
   ``qdq_int8_qat_openvino``, ``qdq_int8_qat_openvino_ir``,
   ``qdq_int8_qat_onnxruntime``).
 
+* ``nncf_ptq``, ``nncf_ptq_mixed``: NNCF post-training quantization of the
+  float model in OpenVINO, its defaults and the MIXED preset with full bias
+  correction (``nncf_ptq_openvino``, ``nncf_ptq_mixed_openvino``); none, with
+  a warning, where nncf is not installed.
+* ``qdq_int8_qat_uint8``: our QDQ export taking the uint8 frames
+  (:mod:`qd_plugin.deploy.uint8_input`), NCTHW and NTHWC input, on the QAT
+  and on the frames' grid: ``qdq_int8_qat_uint8[_nthwc][_framesgrid]_openvino``
+  (frames in only).
+
+:func:`.core.derive_cases` adds every tensor-in row's frames-in twin
+(``<key>_frames``) and, for rows with a ``batch_run`` (OpenVINO int8 in its
+throughput mode, PyTorch int8 ``x86``), the batch twin (``<key>_b6``).
+
 Each row's ``size_of`` names what its size is of: the files the runtime
 loaded, or how PyTorch serializes the model.
 """
+import logging
 import os
 import os.path as osp
+from functools import partial
 from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 
 from ..deploy.openvino_ir import convert_to_openvino
 from ..deploy.qdq import export_qdq_onnx
 from ..deploy.runtimes import (TORCH_INT8_ENGINES, OnnxRuntime,
                                OpenVINORuntime, TorchInt8Runtime,
                                TorchRuntime, average_clip_scores)
+from ..deploy.uint8_input import export_uint8_qdq_onnx, frames_to_inputs
 from .core import TORCH_FP32, BenchCase, BenchContext, register_rows
+from .frames import FramesIn
+from .streams import OpenVINOStreams
+from .nncf_ptq import NNCF_MISSING, nncf_available, quantize_nncf
 
 #: The key of PyTorch's int8 row, the reference of the QAT model's exports.
 TORCH_INT8_X86 = 'torch_int8_qat_x86'
@@ -97,6 +117,13 @@ def openvino_fp32_rows(ctx: BenchContext) -> List[BenchCase]:
     ]
 
 
+def _openvino_streams(ctx: BenchContext, path: str) -> OpenVINOStreams:
+    """The model at ``path`` in OpenVINO's throughput mode: the batch's clips
+    (one per camera view) as concurrent requests (the graphs fix the batch
+    at 1)."""
+    return OpenVINOStreams(path, ctx.threads)
+
+
 def _peer_rows(ctx: BenchContext, activations: str) -> List[BenchCase]:
     from .ptq import quantize_onnx_static
     suffix = '' if activations == 's8' else f'_{activations}'
@@ -113,7 +140,8 @@ def _peer_rows(ctx: BenchContext, activations: str) -> List[BenchCase]:
     return [
         BenchCase('openvino', precision, source, in_openvino,
                   in_openvino.size_mb, size_of=_files(in_openvino.files),
-                  key=f'{key}_openvino'),
+                  key=f'{key}_openvino',
+                  batch_run=_openvino_streams(ctx, qdq)),
         BenchCase('onnxruntime', precision, source, in_ort, in_ort.size_mb,
                   size_of=_files(in_ort.files), key=f'{key}_onnxruntime'),
     ]
@@ -155,7 +183,9 @@ def torch_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
                 TORCH_INT8_X86
                 if engine != TORCH_INT8_ENGINES[0] else TORCH_FP32,
                 size_of='TorchScript (torch.jit.save)',
-                key=f'torch_int8_qat_{engine}'))
+                key=f'torch_int8_qat_{engine}',
+                batch_run=_torch_batch(ctx, runtime)
+                if engine == TORCH_INT8_ENGINES[0] else None))
     return cases
 
 
@@ -181,7 +211,8 @@ def qdq_int8_qat_rows(ctx: BenchContext) -> List[BenchCase]:
                   in_openvino.size_mb, 'read from ONNX',
                   agreement_with=TORCH_INT8_X86,
                   size_of=_files(in_openvino.files),
-                  key='qdq_int8_qat_openvino'),
+                  key='qdq_int8_qat_openvino',
+                  batch_run=_openvino_streams(ctx, onnx_path)),
         BenchCase('openvino', 'int8 (QAT, QDQ, IR)',
                   f'{_source(xml)} (OpenVINO IR of {_source(onnx_path)})',
                   from_ir, from_ir.size_mb, 'OpenVINO IR (MMDeploy SDK)',
@@ -209,3 +240,95 @@ def _find(folder: Optional[str], ext: str) -> Optional[str]:
     preferred = [n for n in names if n.startswith('end2end')]
     names = preferred or names
     return osp.join(folder, names[0]) if names else None
+
+
+def _torch_batch(ctx: BenchContext, runtime: TorchInt8Runtime):
+    """The traced int8 module on ``ctx.batch`` clips at once if its graph
+    allows it, else True (clip by clip)."""
+    x = np.repeat(ctx.inputs[:1], ctx.batch, axis=0)
+    try:
+        if runtime(x).shape[0] == ctx.batch:
+            return runtime
+    except Exception:  # shapes fixed at tracing
+        pass
+    return True
+
+
+def _nncf_rows(ctx: BenchContext, setting: str) -> List[BenchCase]:
+    if not nncf_available():
+        print_log(NNCF_MISSING, logger='current', level=logging.WARNING)
+        return []
+    from .nncf_ptq import NNCF_SETTINGS
+    float_model = _find(ctx.deploy_dir, '.xml') or ctx.float_onnx()
+    suffix = '' if setting == 'defaults' else f'_{setting}'
+    xml = quantize_nncf(float_model,
+                        osp.join(ctx.work_dir, f'nncf_ptq{suffix}.xml'),
+                        ctx.calibration, setting)
+    options = ', '.join(f'{k}={v}' for k, v in NNCF_SETTINGS[setting].items())
+    source = (f'{_source(xml)} (nncf.quantize {options or "defaults"} of '
+              f'{_source(float_model)}, {len(ctx.calibration)} calibration '
+              'clips)')
+    runtime = _openvino(ctx, xml)
+    precision = ('int8 (peer: NNCF PTQ)' if setting == 'defaults' else
+                 f'int8 (peer: NNCF PTQ, {setting})')
+    return [
+        BenchCase('openvino', precision, source, runtime, runtime.size_mb,
+                  'IR', size_of=_files(runtime.files),
+                  key=f'nncf_ptq{suffix}_openvino',
+                  batch_run=_openvino_streams(ctx, xml))
+    ]
+
+
+@register_rows('nncf_ptq')
+def nncf_ptq_rows(ctx: BenchContext) -> List[BenchCase]:
+    """NNCF post-training quantization with its defaults (OpenVINO)."""
+    return _nncf_rows(ctx, 'defaults')
+
+
+@register_rows('nncf_ptq_mixed')
+def nncf_ptq_mixed_rows(ctx: BenchContext) -> List[BenchCase]:
+    """NNCF with its best documented setting for this CNN: the MIXED preset
+    (asymmetric activations) and full bias correction."""
+    return _nncf_rows(ctx, 'mixed')
+
+
+#: Our uint8-input export's row keys by (input layout, grid).
+UINT8_ROWS = {
+    ('NCTHW', 'qat'): 'qdq_int8_qat_uint8_openvino',
+    ('NTHWC', 'qat'): 'qdq_int8_qat_uint8_nthwc_openvino',
+    ('NCTHW', 'frames'): 'qdq_int8_qat_uint8_framesgrid_openvino',
+    ('NTHWC', 'frames'): 'qdq_int8_qat_uint8_nthwc_framesgrid_openvino',
+}
+
+
+@register_rows('qdq_int8_qat_uint8')
+def qdq_int8_qat_uint8_rows(ctx: BenchContext) -> List[BenchCase]:
+    """Our QDQ export taking the uint8 frames (normalisation folded into the
+    input quantization, :mod:`qd_plugin.deploy.uint8_input`), in OpenVINO,
+    in both input layouts, NCTHW (the frames transposed as uint8 outside)
+    and NTHWC (the decoder's layout, transposed in the graph), on both
+    grids: the QAT input quantizer's (exact) and the frames' own."""
+    if ctx.qat_model is None or ctx.frames is None:
+        return []
+    cases = []
+    for (layout, grid), key in UINT8_ROWS.items():
+        path = export_uint8_qdq_onnx(
+            ctx.qat_model, torch.from_numpy(ctx.inputs[:1]),
+            osp.join(ctx.work_dir,
+                     key.replace('qdq_int8_qat', 'qat_qdq').replace(
+                         '_openvino', '.onnx')),
+            layout=layout, grid=grid)
+        runtime = _openvino(ctx, path)
+        to_inputs = partial(frames_to_inputs, layout=layout)
+        batch = _openvino_streams(ctx, path)
+        cases.append(BenchCase(
+            'openvino', f'int8 (QAT, QDQ, uint8 {layout} input, {grid} '
+            'grid)',
+            f'{_source(path)} (uint8-input QDQ export of '
+            f'{_source(ctx.qat_checkpoint)})',
+            FramesIn(runtime, to_inputs), runtime.size_mb, 'read from ONNX',
+            agreement_with=TORCH_INT8_X86,
+            size_of=_files(runtime.files), key=key, input='frames',
+            frames_row=False,
+            batch_run=FramesIn(batch, to_inputs)))
+    return cases

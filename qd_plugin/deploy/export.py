@@ -55,7 +55,9 @@ def deploy(deploy_cfg: Union[str, Config],
            overwrite: bool = False,
            threads: Optional[int] = None,
            min_int8_agreement: float = 0.9,
-           int8_atol: Optional[float] = None) -> DeployResult:
+           int8_atol: Optional[float] = None,
+           uint8_input: Optional[str] = None,
+           uint8_grid: str = 'qat') -> DeployResult:
     """Export, convert, check and write the SDK files.
 
     The work dir gets the model file(s), MMDeploy's SDK files, the check's
@@ -86,15 +88,25 @@ def deploy(deploy_cfg: Union[str, Config],
             class log probabilities (scores for heads not averaging
             probabilities) counted as int8 rounding noise. Defaults to
             ``qat_export.INT8_ATOL``.
+        uint8_input (str, optional): For QAT models, export a model taking
+            the uint8 frames in this layout (``'NCTHW'``: (N, clips, C, T, H,
+            W), ``'NTHWC'``: (N, T, H, W, C)), the normalisation folded into
+            its input quantization (:mod:`.uint8_input`).
+        uint8_grid (str): That input's grid: ``'qat'`` (exact) or
+            ``'frames'`` (see :func:`.uint8_input.fold_input_normalisation`).
 
     Raises:
         FileExistsError: ``work_dir`` holds outputs and not ``overwrite``.
         ParityError: a runtime differs from PyTorch beyond tolerance.
     """
     deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg)
+    if uint8_input and not is_qat_config(model_cfg):
+        raise ValueError('uint8_input needs a QAT model config: the float '
+                         'export takes the normalised float clip')
     strategy: ExportStrategy = QATExport(
-        min_int8_agreement, int8_atol) if is_qat_config(model_cfg) else \
-        FloatExport(atol)
+        min_int8_agreement, int8_atol, uint8_input,
+        uint8_grid) if is_qat_config(
+            model_cfg) else FloatExport(atol)
     backend = backend_of(deploy_cfg)
     ensure_writable(work_dir, output_files(deploy_cfg), overwrite)
     model = strategy.build_model(deploy_cfg, model_cfg, checkpoint, device)

@@ -8,7 +8,7 @@ scores after ``average_clip``); the convolutions and the classifier run in
 int8.
 """
 import copy
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from .parity import Parity, check_agreement, compare
 from .qdq import export_qdq_onnx
 from .runtimes import Runtime, TorchInt8Runtime, average_clip_scores
 from .sdk_files import write_sdk_files
+from .uint8_input import (GRIDS, UINT8_LAYOUTS, export_uint8_qdq_onnx,
+                          frames_to_inputs, inputs_to_frames,
+                          normalisation_of)
 
 #: Default largest difference of log probabilities (or of scores, for heads
 #: not averaging probabilities) counted as int8 rounding noise between two
@@ -45,7 +48,10 @@ def check_int8_runtimes(qat_model: nn.Module,
                         runtimes: Sequence[Runtime],
                         inputs: torch.Tensor,
                         min_agreement: float,
-                        atol: float = INT8_ATOL) -> List[Parity]:
+                        atol: float = INT8_ATOL,
+                        runtime_inputs: Optional[Callable[[np.ndarray],
+                                                          np.ndarray]] = None
+                        ) -> List[Parity]:
     """Top-1 agreement of each runtime with PyTorch's int8 model (``x86``).
 
     Int8 kernels of different runtimes round differently, so agreement is the
@@ -56,7 +62,9 @@ def check_int8_runtimes(qat_model: nn.Module,
     averaging probabilities, so untrained, near-uniform models pass while a
     wrong model still fails. Each runtime gets two records:
     against PyTorch int8 and, for information, against the fake-quant model
-    (max abs diff of the class scores).
+    (max abs diff of the class scores). ``runtime_inputs`` maps the float
+    inputs to what the runtimes take (e.g. the uint8 frames of
+    :mod:`.uint8_input`); default: the float inputs.
 
     Raises:
         ParityError: a runtime agrees (tie-aware) on fewer than
@@ -69,7 +77,9 @@ def check_int8_runtimes(qat_model: nn.Module,
                             'average_clips', None) == 'prob'
     parities = []
     for runtime in runtimes:
-        outputs = runtime.run_batched(inputs.numpy().astype(np.float32))
+        x = inputs.numpy().astype(np.float32)
+        outputs = runtime.run_batched(
+            runtime_inputs(x) if runtime_inputs else x)
         name = f'{runtime.name} int8'
         parity = check_agreement(name, reference, outputs, min_agreement,
                                  atol, probabilities, 'PyTorch int8 (x86)')
@@ -95,15 +105,37 @@ class QATExport(ExportStrategy):
         atol (float, optional): Int8 rounding noise on the class log
             probabilities (scores for heads not averaging probabilities).
             Defaults to :data:`INT8_ATOL`.
+        uint8_input (str, optional): Export a model taking the uint8 frames
+            in this layout (``'NCTHW'`` or ``'NTHWC'``,
+            :mod:`.uint8_input`), the normalisation folded into its input
+            quantization; checked on the frames the float inputs were made
+            from. Defaults to None: the normalised float input.
+        uint8_grid (str): The uint8 input's quantization grid, ``'qat'``
+            (the QAT model's, exact) or ``'frames'`` (the frames' own, no
+            input rounding), see
+            :func:`.uint8_input.fold_input_normalisation`.
     """
 
     name = 'QDQ int8'
 
     def __init__(self,
                  min_agreement: float = 0.9,
-                 atol: Optional[float] = None) -> None:
+                 atol: Optional[float] = None,
+                 uint8_input: Optional[str] = None,
+                 uint8_grid: str = 'qat') -> None:
+        if uint8_input is not None and uint8_input not in UINT8_LAYOUTS:
+            raise ValueError(f'uint8_input must be one of {UINT8_LAYOUTS}, '
+                             f'got {uint8_input!r}')
         self.min_agreement = min_agreement
         self.atol = INT8_ATOL if atol is None else atol
+        if uint8_grid not in GRIDS:
+            raise ValueError(f'uint8_grid must be one of {GRIDS}, got '
+                             f'{uint8_grid!r}')
+        self.uint8_input = uint8_input
+        self.uint8_grid = uint8_grid
+        if uint8_input:
+            self.name = (f'QDQ int8 (uint8 {uint8_input} input, '
+                         f'{uint8_grid} grid)')
 
     def build_model(self, deploy_cfg: Config, model_cfg: Config,
                     checkpoint: Optional[str], device: str) -> nn.Module:
@@ -113,18 +145,34 @@ class QATExport(ExportStrategy):
     def export(self, deploy_cfg: Config, model: nn.Module,
                example_inputs: torch.Tensor, work_dir: str) -> str:
         onnx_cfg = deploy_cfg.onnx_config
-        return export_qdq_onnx(
-            model,
-            example_inputs,
-            onnx_file_of(deploy_cfg, work_dir),
+        kwargs = dict(
             input_names=onnx_cfg.input_names,
             output_names=onnx_cfg.output_names,
             dynamic_axes=dynamic_axes_of(deploy_cfg) or None)
+        path = onnx_file_of(deploy_cfg, work_dir)
+        if self.uint8_input:
+            if kwargs['dynamic_axes'] and self.uint8_input != 'NCTHW':
+                raise ValueError('dynamic axes need the NCTHW uint8 input '
+                                 '(its axes are the float input\'s)')
+            return export_uint8_qdq_onnx(model, example_inputs, path,
+                                         self.uint8_input, self.uint8_grid,
+                                         **kwargs)
+        return export_qdq_onnx(model, example_inputs, path, **kwargs)
 
     def check(self, model: nn.Module, runtimes: Sequence[Runtime],
               inputs: torch.Tensor) -> List[Parity]:
+        runtime_inputs = None
+        if self.uint8_input:
+            mean, std = normalisation_of(
+                model.architecture.data_preprocessor)
+
+            def runtime_inputs(x: np.ndarray) -> np.ndarray:
+                return frames_to_inputs(
+                    inputs_to_frames(x, mean, std), self.uint8_input)
+
         return check_int8_runtimes(model, runtimes, inputs,
-                                   self.min_agreement, self.atol)
+                                   self.min_agreement, self.atol,
+                                   runtime_inputs)
 
     def write_sdk_files(self, deploy_cfg: Config, model_cfg: Config,
                         work_dir: str, checkpoint: Optional[str],

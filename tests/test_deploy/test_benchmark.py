@@ -10,6 +10,7 @@ import pytest
 from conftest import REPO_ROOT
 from qd_plugin.benchmark import (REQUIRED_KEYS, ROW_BUILDERS, BenchCase,
                                  benchmark_model, register_rows, time_cases)
+from qd_plugin.benchmark.kernels import ISA_FLAGS, isa_line
 from qd_plugin.deploy import deploy
 from tiny_deploy import tiny_deploy_config, tiny_setup
 
@@ -39,10 +40,60 @@ def activation_zero_point_types(path):
     }
 
 
-def check_rows(rows):
+#: NNCF's rows (with nncf installed, as the deploy extra does).
+NNCF_ROWS = {
+    'nncf_ptq_openvino': ('openvino', 'int8 (peer: NNCF PTQ)'),
+    'nncf_ptq_mixed_openvino': ('openvino', 'int8 (peer: NNCF PTQ, mixed)'),
+}
+#: The rows that also run 6 clips (one per camera view) per call.
+BATCH_ROWS = ('peer_ort_ptq_openvino', 'peer_ort_ptq_u8_openvino',
+              'nncf_ptq_openvino', 'nncf_ptq_mixed_openvino')
+
+
+def tensor_rows(rows):
+    return [r for r in rows if r['input'] == 'tensor' and r['batch'] == 1]
+
+
+def check_rows(rows, num_test_clips=None):
+    pytest.importorskip('nncf', reason='nncf is not installed: the NNCF '
+                        'rows are skipped (pip install -e ".[deploy]")')
+    tensor = tensor_rows(rows)
     assert {r['key']: (r['runtime'], r['precision'])
-            for r in rows} == FLOAT_AND_PEER_ROWS
+            for r in tensor} == dict(FLOAT_AND_PEER_ROWS, **NNCF_ROWS)
+    # Every tensor-in row is timed from the frames too, the same artifact
+    # (same label) behind its preprocessing; the OpenVINO int8 peers from 6
+    # clips per call as well.
+    frames = {r['key']: r for r in rows
+              if r['input'] == 'frames' and r['batch'] == 1}
+    assert set(frames) == {f"{r['key']}_frames" for r in tensor}
+    batch = {r['key']: r for r in rows if r['batch'] != 1}
+    assert set(batch) == {f'{key}_b6' for key in BATCH_ROWS}
+    by_key = {r['key']: r for r in rows}
+    for key, row in list(frames.items()) + list(batch.items()):
+        source = by_key[key.rsplit('_', 1)[0]]
+        assert (row['runtime'], row['precision']) == (source['runtime'],
+                                                      source['precision'])
+        assert row['input'] == 'frames'
+        if row['precision'] == 'fp32':  # the same values in, the same out
+            assert row['top1_agreement'] == 1.0
+            assert row['max_abs_prob_diff'] < 1e-4
+    assert all(r['batch'] == 6 and r['throughput_clips_per_s'] > 0
+               for r in batch.values())
+    # The accuracy column: every int8 row and PyTorch fp32, on the whole
+    # test split, with its interval.
     for row in rows:
+        if 'int8' in row['precision'] or row['key'].startswith('torch_fp32'):
+            accuracy = row['accuracy']
+            value = accuracy['mean_class_accuracy']
+            assert 0 <= value['low'] <= value['estimate'] <= value['high'] \
+                <= 1
+            if num_test_clips is not None:
+                assert accuracy['num_clips'] == num_test_clips
+        else:
+            assert 'accuracy' not in row
+    for key in ('nncf_ptq_openvino', 'peer_ort_ptq_u8_openvino'):
+        assert by_key[key]['openvino_kernels'], key  # from the profile
+    for row in tensor:
         assert set(REQUIRED_KEYS) <= set(row)
         assert row['p90_ms'] >= row['p50_ms'] > 0
         assert row['throughput_clips_per_s'] > 0 and row['size_mb'] > 0
@@ -54,6 +105,11 @@ def check_rows(rows):
     # int8 weights: the QDQ model is smaller than the float ONNX.
     assert by_key['peer_ort_ptq_onnxruntime']['size_mb'] < \
         by_key['onnxruntime_fp32']['size_mb']
+
+
+def labels_of_test_split(tiny_files):
+    from qd_plugin.benchmark.frames import load_frames
+    return load_frames(tiny_files['cfg'], None)[1]
 
 
 def test_benchmark_tool(tiny_driveact, tmp_path):
@@ -71,12 +127,19 @@ def test_benchmark_tool(tiny_driveact, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
     report = json.loads(out.read_text())
-    check_rows(report['rows'])
-    assert report['settings']['input_shape'] == '1x1x3x4x32x32'
-    assert report['settings']['threads'] == 1
+    check_rows(report['rows'], num_test_clips=len(labels_of_test_split(tiny_cfg_files)))
+    settings = report['settings']
+    assert settings['input_shape'] == '1x1x3x4x32x32'
+    assert settings['threads'] == 1
+    environment = settings['environment']
+    assert environment['threads'] == 1
+    assert set(environment['isa']) <= set(ISA_FLAGS)
+    assert {'cpu', 'openvino', 'onnxruntime', 'nncf', 'torch'} <= set(
+        environment)
     table = (tmp_path / 'bench' / 'tiny.md').read_text()
-    assert '| runtime | precision | p50 ms | p90 ms |' in table
-    assert table.count('\n| ') == 1 + len(FLOAT_AND_PEER_ROWS)
+    assert '| runtime | precision | input | p50 ms | p90 ms |' in table
+    assert f"CPU: {isa_line(environment)}" in table
+    assert table.count('\n| ') >= 1 + len(report['rows'])
     assert table in result.stdout  # printed too
     png = (tmp_path / 'bench' / 'tiny.png').read_bytes()
     assert png.startswith(b'\x89PNG')
@@ -100,7 +163,8 @@ def test_benchmark_from_deploy_dir_with_an_extra_row(tiny_driveact, tmp_path):
     def extra_rows(ctx):  # an extension point, as the int8 rows will be
         return [
             BenchCase('numpy', 'none', 'test', lambda x: np.zeros(
-                (1, 34), np.float32), 0.001, key='numpy_zeros')
+                (1, 34), np.float32), 0.001, key='numpy_zeros',
+                      frames_row=False)
         ]
 
     try:
@@ -119,8 +183,10 @@ def test_benchmark_from_deploy_dir_with_an_extra_row(tiny_driveact, tmp_path):
     finally:
         ROW_BUILDERS.pop('test_extra_row')
     rows = result['rows']
-    assert (rows[-1]['key'], rows[-1]['runtime']) == ('numpy_zeros', 'numpy')
-    check_rows(rows[:-1])
+    extra = [r for r in rows if r['runtime'] == 'numpy']
+    assert [r['key'] for r in extra] == ['numpy_zeros']
+    assert extra[0]['input'] == 'tensor'
+    check_rows([r for r in rows if r['runtime'] != 'numpy'])
     sources = {r['key']: r['source'] for r in rows}
     assert sources['onnxruntime_fp32'].endswith('deploy/end2end.onnx')
     assert sources['openvino_fp32'].endswith('deploy/end2end.xml')
@@ -197,3 +263,21 @@ def test_row_keys_must_be_unique():
             build_cases(None, ['nope'])
     finally:
         ROW_BUILDERS.pop('test_duplicate_keys')
+
+
+def test_nncf_rows_are_skipped_with_a_message_without_nncf(monkeypatch):
+    """Only where nncf is not installed: no NNCF rows, one clear message
+    (the deploy extra installs nncf, so CI has the rows)."""
+    from qd_plugin.benchmark import nncf_ptq, rows
+    messages = []
+    monkeypatch.setattr(rows, 'nncf_available', lambda: False)
+    monkeypatch.setattr(rows, 'print_log',
+                        lambda message, **kwargs: messages.append(message))
+    assert ROW_BUILDERS['nncf_ptq'](None) == []
+    assert ROW_BUILDERS['nncf_ptq_mixed'](None) == []
+    assert messages == [nncf_ptq.NNCF_MISSING] * 2
+    assert 'pip install -e ".[deploy]"' in nncf_ptq.NNCF_MISSING
+    monkeypatch.setattr(nncf_ptq.importlib.util, 'find_spec',
+                        lambda name: None)
+    with pytest.raises(ImportError, match='nncf is not installed'):
+        nncf_ptq.quantize_nncf('float.xml', 'int8.xml', np.zeros((1, 3)))

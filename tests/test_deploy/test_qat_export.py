@@ -19,24 +19,10 @@ from qd_plugin.deploy.qat_export import (check_int8_runtimes,
 from qd_plugin.deploy.qdq import export_qdq_onnx
 from qd_plugin.deploy.runtimes import TorchInt8Runtime
 from qd_plugin.quantization import build_qat_model
-from tiny_deploy import (INPUT_SHAPE, tiny_deploy_config, tiny_qat_config,
-                         tiny_setup, write_tiny_qat_checkpoint)
+from tiny_deploy import (INPUT_SHAPE, qat_checkpoint,  # noqa: F401
+                         tiny_deploy_config, tiny_qat, tiny_setup)
 
 NUM_CONVS = 27  # stem + 13 depthwise-separable blocks
-
-
-@pytest.fixture(scope='module')
-def qat_checkpoint(tmp_path_factory):
-    """Written once: it depends on the model only, not on the data."""
-    path = tmp_path_factory.mktemp('qat')
-    cfg = tiny_qat_config(dict(ann_root='unused', video_root='unused'),
-                          path / 'work')
-    return str(write_tiny_qat_checkpoint(cfg, path / 'qat.pth'))
-
-
-@pytest.fixture
-def tiny_qat(tiny_driveact, tmp_path, qat_checkpoint):
-    return tiny_qat_config(tiny_driveact, tmp_path / 'work'), qat_checkpoint
 
 
 def test_qdq_graph_matches_the_fake_quant_model(tiny_qat, tmp_path):
@@ -198,10 +184,26 @@ def test_benchmark_int8_rows(tiny_driveact, tiny_qat, tmp_path):
         iters=1,
         warmup=0,
         num_samples=1,
-        rows=['torch_fp32', 'torch_int8_qat', 'qdq_int8_qat'],
+        rows=['torch_fp32', 'torch_int8_qat', 'qdq_int8_qat',
+              'qdq_int8_qat_uint8'],
         qat_config=qat_cfg,
         qat_checkpoint=qat_checkpoint)
-    rows = {r['key']: r for r in result['rows']}
+    everything = {r['key']: r for r in result['rows']}
+    rows = {r['key']: r for r in result['rows']
+            if r['input'] == 'tensor' and r['batch'] == 1}
+    # Our uint8-input exports take the frames only, in both layouts and on
+    # both grids, checked against PyTorch int8 like the float-input export.
+    uint8 = {key: r for key, r in everything.items() if '_uint8' in key}
+    assert {key for key, r in uint8.items() if r['batch'] == 1} == {
+        'qdq_int8_qat_uint8_openvino', 'qdq_int8_qat_uint8_nthwc_openvino',
+        'qdq_int8_qat_uint8_framesgrid_openvino',
+        'qdq_int8_qat_uint8_nthwc_framesgrid_openvino'}
+    for key, row in uint8.items():
+        assert row['input'] == 'frames', key
+        assert row['agreement_with'] == 'torch_int8_qat_x86'
+        assert row['size_mb'] == pytest.approx(
+            everything['qdq_int8_qat_openvino']['size_mb'], abs=0.01)
+    assert everything['qdq_int8_qat_uint8_openvino_b6']['batch'] == 6
     expected = {
         'torch_fp32': ('torch', 'fp32'),
         'qdq_int8_qat_openvino': ('openvino', 'int8 (QAT, QDQ)'),

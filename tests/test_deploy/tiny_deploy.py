@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Dict
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -84,9 +85,12 @@ def tiny_qat_config(data, work_dir) -> Config:
     return cfg
 
 
-def write_tiny_qat_checkpoint(qat_cfg: Config, path: Path) -> Path:
+def write_tiny_qat_checkpoint(qat_cfg: Config, path: Path,
+                              clips: str = 'randn') -> Path:
     """A QAT checkpoint as training leaves it: BN statistics of some clips,
-    observer ranges collected with them, observers then off."""
+    observer ranges collected with them, observers then off. ``clips``:
+    ``'randn'`` (normal clips) or ``'frames'`` (uniform in [-1, 1], the
+    range of normalised uint8 frames)."""
     import mmrazor.engine  # noqa: F401
     import mmrazor.models  # noqa: F401
     from mmrazor.registry import MODELS
@@ -102,13 +106,34 @@ def write_tiny_qat_checkpoint(qat_cfg: Config, path: Path) -> Path:
     student.train()
     model.train()
     model.apply(freeze_bn_stats)
+    def sample() -> torch.Tensor:
+        shape = (4, 1, 3, CLIP_LEN, SIZE, SIZE)
+        if clips == 'frames':
+            return torch.rand(shape) * 2 - 1
+        return torch.randn(shape)
+
     with torch.no_grad():
         for _ in range(3):
-            student(torch.randn(4, 1, 3, CLIP_LEN, SIZE, SIZE), None,
-                    'tensor')
+            student(sample(), None, 'tensor')
         for _ in range(3):
-            model(torch.randn(4, 1, 3, CLIP_LEN, SIZE, SIZE), None, 'tensor')
+            model(sample(), None, 'tensor')
     model.eval()
     model.apply(disable_observer)
     torch.save(dict(state_dict=model.state_dict()), path)
     return path
+
+
+@pytest.fixture(scope='module')
+def qat_checkpoint(tmp_path_factory):
+    """A tiny QAT checkpoint, written once per test module: it depends on
+    the model only, not on the data."""
+    path = tmp_path_factory.mktemp('qat')
+    cfg = tiny_qat_config(dict(ann_root='unused', video_root='unused'),
+                          path / 'work')
+    return str(write_tiny_qat_checkpoint(cfg, path / 'qat.pth'))
+
+
+@pytest.fixture
+def tiny_qat(tiny_driveact, tmp_path, qat_checkpoint):
+    """(the tiny QAT config on the tiny Drive&Act data, its checkpoint)."""
+    return tiny_qat_config(tiny_driveact, tmp_path / 'work'), qat_checkpoint
