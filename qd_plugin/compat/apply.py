@@ -10,6 +10,7 @@ from .patch import PATCHES, CompatPatch
 COMPAT_MODULES = (
     ('mmengine', 'qd_plugin.compat.mmengine'),
     ('mmrazor', 'qd_plugin.compat.mmrazor'),
+    ('mmrazor', 'qd_plugin.compat.mmrazor_fixed_qparams'),
     ('mmdeploy', 'qd_plugin.compat.mmdeploy'),
 )
 

@@ -20,6 +20,8 @@ from mmengine.model import is_model_wrapper
 from torch.ao.quantization import disable_observer, enable_fake_quant
 from torch.fx import GraphModule
 
+from .fusion import lower_shared_qparams_ops
+
 #: Name of the metadata file inside the TorchScript archive.
 META_FILE = 'meta.json'
 
@@ -105,6 +107,7 @@ def convert_to_int8(model: nn.Module,
         kwargs['backend_config'] = quantizer.backend_config
     with quantized_engine(engine):
         int8_model = convert_fx(graph, **kwargs)
+    lower_shared_qparams_ops(int8_model)
     return int8_model.eval()
 
 
