@@ -9,6 +9,7 @@ from .patch import PATCHES, CompatPatch
 # upstream package is not installed (e.g. the optional deploy extra) is skipped.
 COMPAT_MODULES = (
     ('mmengine', 'qd_plugin.compat.mmengine'),
+    ('mmengine', 'qd_plugin.compat.mmengine_hub'),
     ('mmrazor', 'qd_plugin.compat.mmrazor'),
     ('mmrazor', 'qd_plugin.compat.mmrazor_fixed_qparams'),
     ('mmdeploy', 'qd_plugin.compat.mmdeploy'),
