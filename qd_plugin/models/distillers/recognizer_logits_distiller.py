@@ -3,11 +3,9 @@ from typing import Dict, Optional
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
-#: The class scores a traceable head hands to its loss (the student's,
-#: recorded in the fake-quantized graph, where the head is no module call).
-STUDENT_LOGITS = dict(
-    type='MethodInputs',
-    source='qd_plugin.models.heads.TraceableHeadMixin.loss_by_feat')
+#: The class scores of a traceable head (the student's, recorded in the
+#: fake-quantized graph, where the head is no module call).
+STUDENT_LOGITS = dict(type='ModuleOutputs', source='cls_head.logits')
 #: The class scores of any MMAction2 head: the output of its forward.
 TEACHER_LOGITS = dict(type='ModuleOutputs', source='cls_head')
 
@@ -19,11 +17,12 @@ class RecognizerLogitsDistiller(ConfigurableDistiller):
 
     The recorders are not fixed layer names (``cls_head.fc_cls`` is the last
     layer of I3DHead, not of X3DHead, and TSMHead averages its segments'
-    scores after it): the student's ``logits`` are the class scores its
-    traceable head passes to ``loss_by_feat`` (see
+    scores after it): the student's ``logits`` are the output of its
+    traceable head's ``logits`` module (see
     :class:`~qd_plugin.models.heads.TraceableHeadMixin`), the teacher's the
-    output of its head's ``forward``; both are what the heads' own losses
-    see. ``distill_losses`` get them as ``preds_S`` and ``preds_T``.
+    output of its head's ``forward``; both are the class scores the heads'
+    own losses see. ``distill_losses`` get them as ``preds_S`` and
+    ``preds_T``.
 
     Used by :class:`~qd_plugin.models.algorithms.QuantDistill`, whose
     student is always built with a traceable head::
@@ -54,8 +53,7 @@ class RecognizerLogitsDistiller(ConfigurableDistiller):
         if loss_forward_mappings is None:
             loss_forward_mappings = {
                 name: dict(
-                    preds_S=dict(
-                        from_student=True, recorder='logits', data_idx=0),
+                    preds_S=dict(from_student=True, recorder='logits'),
                     preds_T=dict(from_student=False, recorder='logits'))
                 for name in distill_losses
             }

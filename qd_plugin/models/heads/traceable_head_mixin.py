@@ -1,6 +1,7 @@
 from typing import Dict
 
 import torch
+import torch.nn as nn
 from mmaction.utils import SampleList
 
 
@@ -23,9 +24,16 @@ class TraceableHeadMixin:
                 'qd_plugin.models.heads.TraceableHeadMixin.predict_by_feat',
             ])
 
-    :data:`SKIPPED_METHODS` is that list; MMRecognizerQuant adds it to the
-    tracer by itself. Mix it in first: ``class TraceableXHead(
+    :data:`SKIPPED_METHODS` is that list; ``StrictMMArchitectureQuant`` adds
+    it to the tracer by itself. Mix it in first: ``class TraceableXHead(
     TraceableHeadMixin, XHead)``.
+
+    A head's ``forward`` ends in ``self.logits``, an ``nn.Identity`` (no
+    parameters, the state dict is the stock head's): the one module call
+    whose output is the class scores, also in a traced graph, where the
+    head itself is no module call. Distillation records the student's
+    logits there (``ModuleOutputs`` of ``cls_head.logits``); quantization
+    passes it through.
     """
 
     #: The tracer's ``skipped_methods`` for every head with this mixin.
@@ -33,6 +41,10 @@ class TraceableHeadMixin:
         'qd_plugin.models.heads.TraceableHeadMixin.loss_by_feat',
         'qd_plugin.models.heads.TraceableHeadMixin.predict_by_feat',
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.logits = nn.Identity()
 
     def loss(self, feats: torch.Tensor, data_samples: SampleList,
              **kwargs) -> Dict[str, torch.Tensor]:

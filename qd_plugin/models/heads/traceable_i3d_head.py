@@ -43,4 +43,4 @@ class TraceableI3DHead(TraceableHeadMixin, I3DHead):
             x = self.avg_pool(x)
         if self.dropout is not None:
             x = self.dropout(x)
-        return self.fc_cls(x.flatten(1))
+        return self.logits(self.fc_cls(x.flatten(1)))

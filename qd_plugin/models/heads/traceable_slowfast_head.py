@@ -34,4 +34,4 @@ class TraceableSlowFastHead(TraceableHeadMixin, SlowFastHead):
         x = torch.cat((self.avg_pool(x_fast), self.avg_pool(x_slow)), dim=1)
         if self.dropout is not None:
             x = self.dropout(x)
-        return self.fc_cls(x.flatten(1))
+        return self.logits(self.fc_cls(x.flatten(1)))

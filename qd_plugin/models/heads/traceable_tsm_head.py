@@ -42,4 +42,5 @@ class TraceableTSMHead(TraceableHeadMixin, TSMHead):
         segments = self.num_segments
         if self.is_shift and self.temporal_pool:
             segments = self.num_segments // 2
-        return self.consensus(cls_score.unflatten(0, (-1, segments))).squeeze(1)
+        cls_score = cls_score.unflatten(0, (-1, segments))
+        return self.logits(self.consensus(cls_score).squeeze(1))

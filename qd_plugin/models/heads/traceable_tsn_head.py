@@ -35,4 +35,4 @@ class TraceableTSNHead(TraceableHeadMixin, TSNHead):
         x = self.consensus(x.unflatten(0, (-1, num_segs))).squeeze(1)
         if self.dropout is not None:
             x = self.dropout(x)
-        return self.fc_cls(x.flatten(1))
+        return self.logits(self.fc_cls(x.flatten(1)))

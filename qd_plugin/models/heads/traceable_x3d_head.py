@@ -29,4 +29,4 @@ class TraceableX3DHead(TraceableHeadMixin, X3DHead):
         x = self.relu(self.fc1(self.pool(x).flatten(1)))
         if self.dropout is not None:
             x = self.dropout(x)
-        return self.fc2(x)
+        return self.logits(self.fc2(x))
