@@ -1,4 +1,14 @@
+import os
+import os.path as osp
+import shutil
+import sys
+
 from setuptools import find_packages, setup
+
+#: Folders shipped inside the package as ``qd_plugin/.mim/<folder>``, the way
+#: MMAction2 ships ``mmaction/.mim``: the ``qd_plugin::`` configs and the tools
+#: of an installed package (``qd_plugin.utils.package_files`` finds them).
+MIM_FOLDERS = ('configs', 'tools')
 
 
 def read_version() -> str:
@@ -6,6 +16,28 @@ def read_version() -> str:
     with open('qd_plugin/version.py') as f:
         exec(f.read(), namespace)
     return namespace['__version__']
+
+
+def add_mim_extension() -> None:
+    """Copy ``configs/`` and ``tools/`` into ``qd_plugin/.mim`` when a wheel
+    or an sdist is built (``pip install .``). An editable install and a
+    source checkout use the checkout's own folders, so nothing is copied
+    for them."""
+    if not {'bdist_wheel', 'sdist'} & set(sys.argv):
+        return
+    repo_path = osp.dirname(osp.abspath(__file__))
+    mim_path = osp.join(repo_path, 'qd_plugin', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for folder in MIM_FOLDERS:
+        target = osp.join(mim_path, folder)
+        if osp.islink(target) or osp.isfile(target):
+            os.remove(target)
+        elif osp.isdir(target):
+            shutil.rmtree(target)
+        shutil.copytree(
+            osp.join(repo_path, folder),
+            target,
+            ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 
 
 # Versions that install and work together on Python 3.11 with torch 2.13
@@ -35,6 +67,7 @@ EXTRAS_REQUIRE = {
     'tests': ['pytest'],
 }
 
+add_mim_extension()
 setup(
     name='qd-plugin',
     version=read_version(),
@@ -43,8 +76,15 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['qd_plugin', 'qd_plugin.*']),
+    package_data={
+        'qd_plugin': [f'.mim/{folder}/**/*' for folder in MIM_FOLDERS]
+    },
     python_requires='>=3.10',
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
+    entry_points={
+        'console_scripts': ['qd-run-flow = qd_plugin.flow.cli:main']
+    },
     license='Apache-2.0',
+    license_files=['LICENSE'],
 )

@@ -34,7 +34,7 @@ from mmaction.registry import DATASETS  # noqa: E402
 from mmaction.utils import register_all_modules  # noqa: E402
 
 from qd_plugin.datasets import build_clip_caches  # noqa: E402
-from qd_plugin.flow.compress_flow import QuickSettings  # noqa: E402
+from qd_plugin.flow.presets import PRESETS  # noqa: E402
 from qd_plugin.flow.quick import shrink_pipeline  # noqa: E402
 from qd_plugin.utils import load_config  # noqa: E402
 
@@ -78,7 +78,7 @@ def time_samples(dataset, indices: List[int]) -> List[float]:
 
 def run(args: argparse.Namespace, cache_root: str) -> None:
     """Build the caches under ``cache_root``, time, print the table."""
-    quick = QuickSettings()
+    quick = PRESETS['quick']
     rows: List[Dict] = []
     for preset in args.presets:
         cfg = load_config(osp.join(REPO_ROOT, args.config))

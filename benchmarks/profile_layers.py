@@ -1,6 +1,8 @@
 """Per-layer CPU profile of the int8 models: where does the time go?
 
-Profiles, side by side and interleaved on one real test clip (batch 1):
+Profiles, side by side and interleaved on one real test clip (batch 1),
+the runtimes of these rows of ``tools/benchmark.py`` (built by
+``qd_plugin.benchmark.rows``, OpenVINO with ``PERF_COUNT``):
 
 * ``torch int8 (QAT, x86)``: PyTorch's int8 model of the QAT checkpoint
   (frozen TorchScript, ``x86`` engine), per operator call
@@ -33,6 +35,8 @@ import sys
 from mmengine.config import DictAction  # does not import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: The benchmark's row builders whose runtimes are profiled.
+PROFILED_ROW_BUILDERS = ('torch_int8_qat', 'qdq_int8_qat', 'peer_ort_ptq')
 
 
 def parse_args() -> argparse.Namespace:
@@ -103,12 +107,11 @@ def main() -> int:
     from mmengine.logging import MMLogger
 
     import qd_plugin  # noqa: F401  (registers, applies the compat patches)
+    from qd_plugin.benchmark import build_cases
     from qd_plugin.benchmark.core import environment
     from qd_plugin.benchmark.layer_profile import (profile_models,
                                                    write_profile_report)
-    from qd_plugin.benchmark.ptq import quantize_onnx_static
     from qd_plugin.benchmark.run import build_context
-    from qd_plugin.deploy.qat import TorchInt8Runtime
     from qd_plugin.deploy.qdq import export_qdq_onnx
     from qd_plugin.deploy.runtimes import OpenVINORuntime, set_torch_threads
     from qd_plugin.utils import load_config
@@ -126,31 +129,30 @@ def main() -> int:
         num_calibration=args.num_calibration,
         qat_config=load_config(args.qat_config, args.cfg_options),
         qat_checkpoint=args.qat_checkpoint)
+    ctx.openvino_perf_count = True
     set_torch_threads(args.threads)
-    example = torch.from_numpy(ctx.inputs[:1])
 
     def openvino(path: str) -> OpenVINORuntime:
         return OpenVINORuntime(path, args.threads, perf_count=True)
 
+    # The benchmark's own rows (qd_plugin.benchmark.rows), by key.
+    cases = {
+        case.key: case
+        for case in build_cases(ctx, PROFILED_ROW_BUILDERS)
+    }
     models = {
-        'torch int8 (QAT, x86)':
-        TorchInt8Runtime(ctx.qat_model, example, 'x86'),
-        'openvino int8 (QAT, QDQ)':
-        openvino(
-            export_qdq_onnx(ctx.qat_model, example,
-                            osp.join(work_dir, 'qat_qdq.onnx'))),
+        cases[key].label: cases[key].run
+        for key in ('torch_int8_qat_x86', 'qdq_int8_qat_openvino')
     }
     if args.raw_qdq:
         models['openvino int8 (QAT, QDQ, raw export)'] = openvino(
             export_qdq_onnx(
                 ctx.qat_model,
-                example,
+                torch.from_numpy(ctx.inputs[:1]),
                 osp.join(work_dir, 'qat_qdq_raw.onnx'),
                 cleanup=False))
-    peer = quantize_onnx_static(ctx.float_onnx(),
-                                osp.join(work_dir, 'peer_ort_ptq_qdq.onnx'),
-                                ctx.calibration)
-    models['openvino int8 (peer: ORT PTQ)'] = openvino(peer)
+    peer = cases['peer_ort_ptq_openvino']
+    models[peer.label] = peer.run
     for label, path in extra.items():
         models[label] = openvino(path)
 

@@ -32,7 +32,9 @@ test_dataloader = dict(
 model = dict(
     _delete_=True,
     _scope_='mmrazor',
-    type='SingleTeacherDistill',
+    # MMRazor's SingleTeacherDistill, with a teacher checkpoint that must fit
+    # the teacher (MMRazor loads it non-strictly: random weights, a warning).
+    type='StrictSingleTeacherDistill',
     # The student of configs/mbv3d_driveact.py, its CE weighted by 1 - beta.
     architecture=dict(
         _base_.model,

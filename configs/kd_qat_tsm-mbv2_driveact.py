@@ -83,7 +83,7 @@ train_cfg = dict(
     val_interval=5,
     freeze_bn_begin=freeze_bn_begin,
     disable_observer_begin=disable_observer_begin)
-val_cfg = dict(_delete_=True, type='mmrazor.QATValLoop')
+val_cfg = dict(_delete_=True, type='QATMergedValLoop')
 test_cfg = dict(
     _delete_=True,
     type='QATInt8TestLoop',

@@ -97,8 +97,9 @@ train_cfg = dict(
     freeze_bn_begin=freeze_bn_begin,
     disable_observer_begin=disable_observer_begin)
 # Validates the fake-quant model (`qat.` metrics) and the float architecture
-# it trains (`original.` metrics).
-val_cfg = dict(_delete_=True, type='mmrazor.QATValLoop')
+# it trains (`original.` metrics): MMRazor's QATValLoop, reporting both to the
+# hooks at once (so that save_best finds `qat.` metrics).
+val_cfg = dict(_delete_=True, type='QATMergedValLoop')
 # Tests the fake-quant model and the int8 model converted from it.
 test_cfg = dict(
     _delete_=True,

@@ -60,7 +60,7 @@ train_cfg = dict(
     disable_observer_begin=disable_observer_begin)
 # Validates the fake-quant model (`qat.` metrics) and the float model
 # (`original.` metrics).
-val_cfg = dict(_delete_=True, type='mmrazor.QATValLoop')
+val_cfg = dict(_delete_=True, type='QATMergedValLoop')
 # Tests the fake-quant model and the int8 model converted from it.
 test_cfg = dict(
     _delete_=True,

@@ -1,5 +1,4 @@
 import csv
-import os.path as osp
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -9,15 +8,17 @@ import pytest
 from mmaction.utils import register_all_modules
 
 import qd_plugin  # noqa: F401
+from qd_plugin.datasets.driveact_classes import DRIVEACT_CSV_COLUMNS
+from qd_plugin.datasets.driveact_layout import split_file_path
 from qd_plugin.flow import quick
 
 # Configs and recognizers are built in the mmaction scope, as the Runner does.
 register_all_modules(init_default_scope=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = REPO_ROOT.parent / 'shared' / 'fixtures'
-HEADER = ('participant_id', 'file_id', 'annotation_id', 'frame_start',
-          'frame_end', 'activity', 'chunk_id')
+#: Checkpoint layouts of the public pretrained weights (see data/README.md).
+FIXTURES = Path(__file__).resolve().parent / 'data'
+HEADER = DRIVEACT_CSV_COLUMNS
 
 
 def write_video(path: Path, num_frames: int, size=(24, 32)) -> None:
@@ -95,8 +96,7 @@ def tiny_driveact(tmp_path) -> Dict:
 
 def split_path(ann_root: str, subset: str, view: str = 'inner_mirror',
                split: int = 0) -> str:
-    return osp.join(ann_root, view,
-                    f'midlevel.chunks_90.split_{split}.{subset}.csv')
+    return split_file_path(ann_root, view, split, subset)
 
 
 def shrink_pipeline(pipeline: List[Dict], clip_len: int = 4,
@@ -121,3 +121,59 @@ def tiny_config(config_path: str, data: Dict, work_dir: str):
         loader.dataset.data_prefix = dict(video=data['video_root'])
         loader.dataset.pipeline = shrink_pipeline(loader.dataset.pipeline)
     return cfg
+
+
+def accuracies(scores, labels) -> Dict[str, float]:
+    """Top-1 and mean class accuracy (mean recall over the ground-truth
+    classes, the Drive&Act metric), computed here independently of the
+    plugin's metric."""
+    scores, labels = np.asarray(scores), np.asarray(labels).astype(int)
+    predicted = scores.argmax(axis=1)
+    recalls = [
+        np.mean(predicted[labels == label] == label)
+        for label in sorted(set(labels.tolist()))
+    ]
+    return {
+        'acc/top1': float(np.mean(predicted == labels)),
+        'acc/mean_class_accuracy': float(np.mean(recalls))
+    }
+
+
+def dumped_accuracies(pkl_path) -> Dict[str, float]:
+    """:func:`accuracies` of the predictions ``tools/test.py --dump``
+    wrote."""
+    import pickle
+    with open(pkl_path, 'rb') as f:
+        samples = pickle.load(f)
+    scores = [np.asarray(s['pred_scores']['item']) for s in samples]
+    labels = [int(np.asarray(s['gt_labels']['item']).reshape(-1)[0])
+              for s in samples]
+    return accuracies(np.stack(scores), labels)
+
+
+def qat_reference_accuracies(config_file, checkpoint, int8_artifact
+                             ) -> Dict[str, float]:
+    """What ``tools/test.py`` must report for a QAT checkpoint, computed
+    here on the test set: the fake-quant model loaded from ``checkpoint``
+    (``fakequant/...``) and the saved int8 TorchScript (``int8/...``)."""
+    import torch
+    from mmengine.config import Config
+
+    from qd_plugin.deploy.data import build_dataset, load_samples
+    from qd_plugin.deploy.qat_export import fake_quant_scores
+    from qd_plugin.quantization import (build_qat_model, load_torchscript,
+                                        quantized_engine)
+    cfg = Config.fromfile(str(config_file))
+    model = build_qat_model(cfg, str(checkpoint))
+    size = len(build_dataset(cfg))
+    inputs, samples = load_samples(cfg, size, model.data_preprocessor)
+    labels = [int(s.gt_labels.item) for s in samples]
+    int8_model = load_torchscript(str(int8_artifact))['model']
+    with quantized_engine('x86'), torch.no_grad():
+        int8 = int8_model(inputs).numpy()
+    result = {}
+    for name, scores in (('fakequant', fake_quant_scores(model, inputs)),
+                         ('int8', int8)):
+        result.update({f'{name}/{key}': value
+                       for key, value in accuracies(scores, labels).items()})
+    return result

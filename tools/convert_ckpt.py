@@ -14,6 +14,8 @@ import torch
 
 from qd_plugin.converters import (convert_efficient3dcnn_mobilenet,
                                   convert_kinetics_i3d_pytorch)
+from qd_plugin.utils.checkpoint import (describe_state_dict, read_checkpoint,
+                                        state_dict_of)
 
 CONVERTERS = {
     'efficient3dcnn': convert_efficient3dcnn_mobilenet,
@@ -39,9 +41,14 @@ def main() -> None:
     args = parse_args()
     if osp.exists(args.dst) and not args.overwrite:
         raise SystemExit(f'{args.dst} exists; pass --overwrite to replace it')
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    state_dict = CONVERTERS[args.format](
-        checkpoint, keep_classifier=not args.drop_classifier)
+    checkpoint = read_checkpoint(args.src, 'released checkpoint')
+    try:
+        state_dict = CONVERTERS[args.format](
+            checkpoint, keep_classifier=not args.drop_classifier)
+    except (KeyError, ValueError) as error:
+        holds = describe_state_dict(state_dict_of(checkpoint))
+        raise SystemExit(f'{args.src} is not in the {args.format} layout: '
+                         f'it holds {holds} ({error})') from None
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(
         dict(

@@ -15,6 +15,8 @@ from typing import Dict
 import torch
 
 import qd_plugin  # noqa: F401  (allow-lists the Runner's checkpoint globals)
+from qd_plugin.utils.checkpoint import (describe_state_dict, read_checkpoint,
+                                        state_dict_of)
 
 STUDENT_PREFIX = 'architecture.'
 
@@ -74,9 +76,13 @@ def main() -> None:
     args = parse_args()
     if osp.exists(args.out) and not args.overwrite:
         raise SystemExit(f'{args.out} exists; pass --overwrite to replace it')
-    checkpoint = torch.load(
-        args.checkpoint, map_location='cpu', weights_only=True)
-    converted = convert(checkpoint)
+    checkpoint = read_checkpoint(args.checkpoint, 'distillation checkpoint')
+    try:
+        converted = convert(checkpoint)
+    except KeyError as error:
+        holds = describe_state_dict(state_dict_of(checkpoint))
+        raise SystemExit(f'{args.checkpoint}: it holds {holds}: '
+                         f'{error.args[0]}') from None
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     torch.save(converted, args.out)
     print(f'wrote {len(converted["state_dict"])} student tensors to '

@@ -85,6 +85,7 @@ def main() -> int:
     import qd_plugin  # noqa: F401  (registers, applies the compat patches)
     from qd_plugin.deploy import ParityError, deploy
     from qd_plugin.utils import load_config
+    from qd_plugin.utils.checkpoint import CheckpointError
 
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     if checkpoint is not None and not osp.isfile(checkpoint):
@@ -106,7 +107,7 @@ def main() -> int:
             threads=args.threads,
             min_int8_agreement=args.int8_min_agreement,
             int8_atol=args.int8_atol)
-    except (ParityError, FileExistsError) as error:
+    except (ParityError, FileExistsError, CheckpointError) as error:
         print(f'ERROR: {error}', file=sys.stderr)
         return 1
     print_log(f'deployed {result.model_file} and SDK files '

@@ -8,11 +8,11 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 import qd_plugin  # noqa: F401  (registers the plugin, applies compat)
-from qd_plugin.utils import load_config
-from qd_plugin.utils.checkpoint import load_checkpoint_strict
+from qd_plugin.utils import load_config, validate_config
+from qd_plugin.utils.checkpoint import load_checkpoint_strict, read_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,8 +42,7 @@ def parse_args() -> argparse.Namespace:
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    read_checkpoint(args.checkpoint)  # a missing or broken file: no Runner
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--dump must name a .pkl file, got {args.dump}')
@@ -65,14 +64,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     # Loaded strictly in main(): `load_from` would accept a checkpoint of
     # another model with a warning and test random weights.
-    cfg.load_from = None
+    cfg.load_from, cfg.resume = None, False
     return cfg
 
 
 def main() -> None:
     args = parse_args()
     cfg = merge_args(load_config(args.config, args.cfg_options), args)
-    runner = Runner.from_cfg(cfg)
+    validate_config(cfg)
+    cfg.setdefault('runner_type', 'CheckpointSafeRunner')
+    runner = RUNNERS.build(cfg)
     load_checkpoint_strict(runner.model, args.checkpoint)
     metrics = runner.test()
     if runner.rank == 0:

@@ -7,10 +7,10 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 import qd_plugin  # noqa: F401  (registers the plugin, applies compat)
-from qd_plugin.utils import load_config
+from qd_plugin.utils import load_config, validate_config
 from qd_plugin.utils.checkpoint import check_training_checkpoints
 
 
@@ -80,8 +80,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(load_config(args.config, args.cfg_options), args)
+    validate_config(cfg)
     check_training_checkpoints(cfg)
-    runner = Runner.from_cfg(cfg)
+    # Strict loading, atomic checkpoint writes (unless the config names
+    # another Runner).
+    cfg.setdefault('runner_type', 'CheckpointSafeRunner')
+    runner = RUNNERS.build(cfg)
     runner.train()
 
 

@@ -1,4 +1,7 @@
 default_scope = 'mmaction'
+# Strict checkpoint loading, atomic checkpoint writes, a --resume that
+# survives moved work dirs (qd_plugin.engine.runner.CheckpointSafeRunner).
+runner_type = 'CheckpointSafeRunner'
 custom_imports = dict(imports=['qd_plugin'], allow_failed_imports=False)
 
 default_hooks = dict(
@@ -16,7 +19,9 @@ default_hooks = dict(
     sync_buffers=dict(type='SyncBuffersHook'))
 # Re-seeds before every training epoch from (seed, epoch, rank), so that a
 # resumed run trains exactly like an uninterrupted one.
-custom_hooks = [dict(type='EpochSeedHook')]
+# CheckInvalidLossHook stops at the first NaN/inf loss, naming the iteration
+# and the loss terms, before a checkpoint of the broken weights is saved.
+custom_hooks = [dict(type='EpochSeedHook'), dict(type='CheckInvalidLossHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

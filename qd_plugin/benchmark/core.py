@@ -29,13 +29,20 @@ from mmengine.logging import print_log
 from ..deploy.parity import compare
 from ..deploy.runtimes import TorchRuntime, set_torch_threads
 
-REQUIRED_KEYS = ('runtime', 'precision', 'source', 'p50_ms', 'p90_ms',
-                 'size_mb')
+REQUIRED_KEYS = ('key', 'runtime', 'precision', 'source', 'p50_ms',
+                 'p90_ms', 'size_mb')
+#: The key of the reference every float row is checked against: PyTorch's
+#: float model (also the key of its own row, ``torch_fp32``).
+TORCH_FP32 = 'torch_fp32'
 
 
 @dataclass
 class BenchCase:
-    """One row: a callable on the batch-1 input and what it is."""
+    """One row: a callable on the batch-1 input and what it is.
+
+    ``key`` names the row in results and code (``'torch_int8_qat_x86'``);
+    ``runtime`` and ``precision`` are its display label.
+    """
 
     runtime: str
     precision: str
@@ -43,11 +50,17 @@ class BenchCase:
     run: Callable[[np.ndarray], np.ndarray]
     size_mb: float
     note: str = ''
-    #: Whose top-1 predictions this row is checked against: ``'torch fp32'``
-    #: (the float model) or another row, named ``'<runtime> <precision>'``.
-    agreement_with: str = 'torch fp32'
+    #: The key of the row whose top-1 predictions this row is checked
+    #: against: :data:`TORCH_FP32` (the float model) or another row's.
+    agreement_with: str = TORCH_FP32
     #: What ``size_mb`` is the size of (the files loaded, a serialization).
     size_of: str = ''
+    #: Stable identifier of the row (lower case, underscores).
+    key: str = field(kw_only=True)
+
+    @property
+    def label(self) -> str:
+        return f'{self.runtime} {self.precision}'
 
 
 @dataclass
@@ -85,6 +98,9 @@ class BenchContext:
     export_onnx: Optional[Callable[[], str]] = None
     qat_model: Optional[torch.nn.Module] = None
     qat_checkpoint: Optional[str] = None
+    #: Build OpenVINO runtimes that collect per-layer times
+    #: (``PERF_COUNT``), for :mod:`.layer_profile`.
+    openvino_perf_count: bool = False
     extra: Dict = field(default_factory=dict)
 
     def float_onnx(self) -> str:
@@ -111,6 +127,29 @@ def register_rows(name: str) -> Callable[[RowBuilder], RowBuilder]:
         return builder
 
     return decorator
+
+
+def build_cases(ctx: BenchContext,
+                rows: Optional[Sequence[str]] = None) -> List[BenchCase]:
+    """The cases of the given row builders (default: all registered), in
+    order.
+
+    Raises:
+        KeyError: an unknown builder, or two cases with one key.
+    """
+    cases: List[BenchCase] = []
+    for name in rows or ROW_BUILDERS:
+        if name not in ROW_BUILDERS:
+            raise KeyError(f'no benchmark rows {name!r}; registered: '
+                           f'{", ".join(ROW_BUILDERS)}')
+        built = ROW_BUILDERS[name](ctx)
+        print_log(f'benchmark rows {name}: {len(built)}', logger='current')
+        cases.extend(built)
+    keys = [case.key for case in cases]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise KeyError(f'benchmark row keys used twice: {duplicates}')
+    return cases
 
 
 # ---------------------------------------------------------------------------
@@ -177,6 +216,7 @@ def summarize(case: BenchCase, times: Sequence[float]) -> Dict:
     times = np.asarray(times)
     mean = float(times.mean())
     return dict(
+        key=case.key,
         runtime=case.runtime,
         precision=case.precision,
         source=case.source,
@@ -216,27 +256,22 @@ def run_benchmark(ctx: BenchContext,
         ``speedup_vs_torch_fp32`` (p50 ratio).
     """
     set_torch_threads(ctx.threads)
-    cases: List[BenchCase] = []
-    for name in rows or ROW_BUILDERS:
-        built = ROW_BUILDERS[name](ctx)
-        print_log(f'benchmark rows {name}: {len(built)}', logger='current')
-        cases.extend(built)
+    cases = build_cases(ctx, rows)
     if not cases:
         raise ValueError('no benchmark rows')
 
-    outputs = {'torch fp32': TorchRuntime(ctx.model).run_batched(ctx.inputs)}
+    outputs = {TORCH_FP32: TorchRuntime(ctx.model).run_batched(ctx.inputs)}
     for case in cases:
-        outputs[f'{case.runtime} {case.precision}'] = np.concatenate(
+        outputs[case.key] = np.concatenate(
             [case.run(ctx.inputs[i:i + 1]) for i in range(len(ctx.inputs))])
     accuracy = []
     for case in cases:
         if case.agreement_with not in outputs:
-            raise KeyError(f'{case.runtime} {case.precision}: no row '
-                           f'{case.agreement_with!r} to compare with')
+            raise KeyError(f'{case.key}: no row {case.agreement_with!r} to '
+                           'compare with')
         accuracy.append(
             compare(case.runtime, outputs[case.agreement_with],
-                    outputs[f'{case.runtime} {case.precision}'], 0.0,
-                    probabilities=False))
+                    outputs[case.key], 0.0, probabilities=False))
 
     times = time_cases(cases, ctx.inputs[:1], iters, warmup, settle_s)
     results = []
@@ -253,9 +288,7 @@ def run_benchmark(ctx: BenchContext,
                 f"(max abs prob diff {row['max_abs_prob_diff']}): was "
                 f"{row['source']} exported from other weights?",
                 logger='current', level=logging.WARNING)
-    base = next((r for r in results
-                 if r['runtime'] == 'torch' and r['precision'] == 'fp32'),
-                None)
+    base = next((r for r in results if r['key'] == TORCH_FP32), None)
     for row in results:
         row['speedup_vs_torch_fp32'] = round(
             base['p50_ms'] / row['p50_ms'], 2) if base else None
@@ -278,7 +311,12 @@ def markdown_table(rows: Sequence[Dict]) -> str:
     def ratio(value: Optional[float]) -> str:
         return '' if value is None else f'{value:.2f}'
 
+    labels = {TORCH_FP32: 'torch fp32'}
+    labels.update({r['key']: f"{r['runtime']} {r['precision']}"
+                   for r in rows})
+
     for r in rows:
+        reference = r.get('agreement_with', TORCH_FP32)
         lines.append(
             f"| {r['runtime']} | {r['precision']} | {r['p50_ms']:.2f} | "
             f"{r['p90_ms']:.2f} | {r['min_ms']:.2f} | "
@@ -288,7 +326,7 @@ def markdown_table(rows: Sequence[Dict]) -> str:
             f"{r.get('size_of', '')} | "
             f"{ratio(r.get('speedup_vs_torch_fp32'))} | "
             f"{r.get('top1_agreement', float('nan')):.0%} "
-            f"({r.get('agreement_with', 'torch fp32')}) | {r['source']} |")
+            f"({labels.get(reference, reference)}) | {r['source']} |")
     return '\n'.join(lines) + '\n'
 
 

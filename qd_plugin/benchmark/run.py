@@ -9,8 +9,9 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..deploy.data import load_samples
-from ..deploy.export import (build_model, build_task, export_onnx,
-                             fit_input_shape)
+from ..deploy.deploy_config import fit_input_shape
+from ..deploy.float_export import build_model, build_task, export_onnx
+from ..quantization import build_qat_model
 from .core import BenchContext, environment, run_benchmark, write_report
 
 
@@ -73,7 +74,6 @@ def build_context(model_cfg: Union[str, Config],
 
     qat_model = None
     if qat_config is not None:
-        from ..deploy.qat import build_qat_model
         if not isinstance(qat_config, Config):
             qat_config = Config.fromfile(qat_config)
         qat_model = build_qat_model(qat_config, qat_checkpoint,

@@ -9,9 +9,8 @@ from .patch import PATCHES, CompatPatch
 # upstream package is not installed (e.g. the optional deploy extra) is skipped.
 COMPAT_MODULES = (
     ('mmengine', 'qd_plugin.compat.mmengine'),
-    ('mmengine', 'qd_plugin.compat.mmengine_hub'),
-    ('mmrazor', 'qd_plugin.compat.mmrazor'),
-    ('mmrazor', 'qd_plugin.compat.mmrazor_fixed_qparams'),
+    ('mmrazor', 'qd_plugin.compat.mmrazor_fx'),
+    ('mmrazor', 'qd_plugin.compat.mmrazor_onnx'),
     ('mmdeploy', 'qd_plugin.compat.mmdeploy'),
 )
 

@@ -1,10 +1,9 @@
-"""Patches for ONNX export (the deploy extra) on recent PyTorch: MMDeploy
-1.3.1, and MMRazor 1.0.0's fake-quantize symbolics.
+"""Patches for MMDeploy 1.3.1's ONNX export on recent PyTorch.
 
-Patches 1-3 act only inside MMDeploy's ``RewriterContext``, i.e. while
-MMDeploy exports a model: ``torch.onnx.export`` keeps its own defaults
-everywhere else. MMDeploy is imported lazily, so ``import qd_plugin`` stays
-cheap.
+All three act only inside MMDeploy's ``RewriterContext``, i.e. while MMDeploy
+exports a model: ``torch.onnx.export`` keeps its own defaults everywhere
+else. MMDeploy is imported lazily, so ``import qd_plugin`` stays cheap.
+MMRazor's own ONNX export patches are in :mod:`.mmrazor_onnx`.
 
 1. ``onnx_export_torchscript``: ``torch.onnx.export`` defaults to the dynamo
    exporter (``dynamo=True``) since torch 2.9. ``mmdeploy.apis.onnx.export``
@@ -28,23 +27,13 @@ cheap.
    the exported graph ignores a dynamic batch axis: exported at batch 1 and
    run on N samples it returns ONE prediction, the average of all N. The fix
    divides by the traced ``inputs.shape[0]`` instead.
-4. ``mmrazor.fake_quantize_symbolic_types`` (package ``mmrazor``):
-   ``mmrazor.models.quantizers.native_quantizer`` registers (opset 11) ONNX
-   symbolics that turn ``fake_quantize_per_{tensor,channel}_affine`` into
-   custom ``mmrazor::FixedPerTensorAffine``/``FixedPerChannelAffine`` nodes,
-   which its exporters (``OpenVINOQuantizer.export_onnx``, the TensorRT
-   exporter) rewrite for the backend. The nodes get no output type, so the
-   TorchScript exporter loses the shape of everything after them and the
-   first convolution fails: ``ONNX export of convolution for kernel of
-   unknown shape``. The fix re-registers them with the input's type on the
-   output (a fake-quantize keeps shape and dtype); the nodes are unchanged.
 """
-import inspect
 import sys
 
 import torch
 from torch.fx import _symbolic_trace
 
+from .onnx_exporter import onnx_export_defaults_to_dynamo
 from .patch import CompatPatch, register_patch
 
 _FUNCTION_REWRITER_MODULE = 'mmdeploy.core.rewriters.function_rewriter'
@@ -75,15 +64,6 @@ def _export_rewriter_registered() -> bool:
         _ONNX_EXPORT_PATH, [])
     return any(record['_object'] is torch_onnx_export__torchscript
                for record in records)
-
-
-def onnx_export_defaults_to_dynamo() -> bool:
-    """True when ``torch.onnx.export()`` without ``dynamo=`` uses dynamo."""
-    try:
-        parameter = inspect.signature(torch.onnx.export).parameters['dynamo']
-    except (KeyError, TypeError, ValueError):
-        return False  # no dynamo exporter: TorchScript is the only one
-    return parameter.default is True
 
 
 def _torchscript_export_missing() -> bool:

@@ -1,4 +1,3 @@
-import csv
 import logging
 import os.path as osp
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
@@ -11,9 +10,9 @@ from mmaction.utils import ConfigType
 from .clip_cache import check_clip_cache, clip_cache_pipeline
 from .driveact_classes import (DRIVEACT_CSV_COLUMNS, DRIVEACT_MIDLEVEL_CLASSES,
                                DRIVEACT_VIEWS)
+from .driveact_layout import SUBSETS, split_file_path
+from .split_csv import check_file_id, read_split_rows
 from .video_check import VideoCheckError, count_video_frames
-
-SUBSETS = ('train', 'val', 'test')
 
 
 class SampleLoadError(RuntimeError):
@@ -34,7 +33,10 @@ class DriveActDataset(BaseActionDataset):
     the activity's index in ``classes`` (the pinned 34 midlevel classes).
 
     Bad annotations or videos raise at build time, naming the file and row:
-    a missing split file or column, an unknown view or activity, an empty
+    a missing split file or column, bytes that are not UTF-8 (a BOM is
+    accepted), a row with too few or too many fields, an unknown view or
+    activity, a ``file_id`` outside the video root (absolute or with
+    ``..``), a duplicated chunk (file_id, annotation_id, chunk_id), an empty
     split, a missing or unreadable video, a frame range beyond the video.
     A sample that fails later, in the pipeline (a video that is not checked
     or breaks after the check), raises :class:`SampleLoadError` naming its
@@ -122,9 +124,7 @@ class DriveActDataset(BaseActionDataset):
 
     def split_file(self, view: str) -> str:
         """Path of the annotation CSV of ``view`` for this split and subset."""
-        return osp.join(self.ann_root, view,
-                        f'midlevel.chunks_90.split_{self.split}.'
-                        f'{self.subset}.csv')
+        return split_file_path(self.ann_root, view, self.split, self.subset)
 
     def load_data_list(self) -> List[dict]:
         """Parse the split files of every view and check the videos."""
@@ -155,41 +155,43 @@ class DriveActDataset(BaseActionDataset):
             raise FileNotFoundError(f'Drive&Act split file not found: {path}')
         label_of = {name: i for i, name in enumerate(self.metainfo['classes'])}
         video_root = self.data_prefix.get('video') or ''
-        with open(path, newline='') as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in DRIVEACT_CSV_COLUMNS
-                       if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ValueError(f'{path}: missing column(s) {missing}; the '
-                                 f'header must hold {list(DRIVEACT_CSV_COLUMNS)}')
-            samples = []
-            for row in reader:
-                where = f'{path}, line {reader.line_num}'
-                if row['activity'] not in label_of:
-                    raise ValueError(f'{where}: unknown activity '
-                                     f'{row["activity"]!r}')
-                try:
-                    frame_start = int(row['frame_start'])
-                    frame_end = int(row['frame_end'])
-                except (TypeError, ValueError):
-                    raise ValueError(f'{where}: frame_start/frame_end must be '
-                                     f'integers, got {row["frame_start"]!r}, '
-                                     f'{row["frame_end"]!r}') from None
-                if not 0 <= frame_start < frame_end:
-                    raise ValueError(f'{where}: empty or negative frame range '
-                                     f'[{frame_start}, {frame_end})')
-                samples.append(
-                    dict(
-                        filename=osp.join(video_root,
-                                          row['file_id'] + self.suffix),
-                        label=label_of[row['activity']],
-                        frame_start=frame_start,
-                        frame_end=frame_end,
-                        participant_id=row['participant_id'],
-                        annotation_id=row['annotation_id'],
-                        chunk_id=row['chunk_id'],
-                        view=view,
-                        ann_row=where))
+        samples = []
+        first_line: Dict[tuple, int] = {}
+        for line, row in read_split_rows(path, DRIVEACT_CSV_COLUMNS):
+            where = f'{path}, line {line}'
+            if row['activity'] not in label_of:
+                raise ValueError(f'{where}: unknown activity '
+                                 f'{row["activity"]!r}')
+            try:
+                frame_start = int(row['frame_start'])
+                frame_end = int(row['frame_end'])
+            except (TypeError, ValueError):
+                raise ValueError(f'{where}: frame_start/frame_end must be '
+                                 f'integers, got {row["frame_start"]!r}, '
+                                 f'{row["frame_end"]!r}') from None
+            if not 0 <= frame_start < frame_end:
+                raise ValueError(f'{where}: empty or negative frame range '
+                                 f'[{frame_start}, {frame_end})')
+            check_file_id(row['file_id'], where)
+            key = (row['file_id'], row['annotation_id'], row['chunk_id'])
+            if key in first_line:
+                raise ValueError(
+                    f'{where}: duplicate of line {first_line[key]} (same '
+                    'file_id, annotation_id, chunk_id '
+                    f'{", ".join(map(repr, key))})')
+            first_line[key] = line
+            samples.append(
+                dict(
+                    filename=osp.join(video_root,
+                                      row['file_id'] + self.suffix),
+                    label=label_of[row['activity']],
+                    frame_start=frame_start,
+                    frame_end=frame_end,
+                    participant_id=row['participant_id'],
+                    annotation_id=row['annotation_id'],
+                    chunk_id=row['chunk_id'],
+                    view=view,
+                    ann_row=where))
         if not samples:
             raise ValueError(f'{path}: the split file holds no chunks')
         return samples

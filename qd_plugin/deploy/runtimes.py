@@ -2,7 +2,8 @@
 
 Each runtime maps the exported graph's input, a float32 array
 (N, num_clips, C, T, H, W), to the class scores (N, num_classes) and knows the
-files it was loaded from (for the size on disk).
+files it was loaded from (for the size on disk): eager PyTorch, PyTorch's int8
+model of a QAT recognizer, ONNX Runtime and OpenVINO.
 """
 import io
 import os
@@ -87,6 +88,50 @@ def predict_scores(model: torch.nn.Module,
                                  for _ in range(inputs.shape[0])],
                         mode='predict')
     return torch.stack([sample.pred_scores.item for sample in samples])
+
+
+#: PyTorch's quantized engines worth comparing on x86 CPUs.
+TORCH_INT8_ENGINES = ('x86', 'fbgemm')
+
+
+class TorchInt8Runtime(Runtime):
+    """PyTorch's int8 model of a QAT recognizer (``convert_fx``, traced to
+    frozen TorchScript as ``QATInt8TestLoop`` saves it) on one quantized
+    engine, giving class scores like the exported graphs.
+
+    Args:
+        qat_model (nn.Module): The ``MMArchitectureQuant``.
+        example_inputs (torch.Tensor): Clips to trace with.
+        engine (str): ``torch.backends.quantized.engine`` for the weights and
+            the kernels, e.g. ``'x86'`` or ``'fbgemm'``.
+    """
+
+    name = 'torch'
+
+    def __init__(self, qat_model: torch.nn.Module,
+                 example_inputs: torch.Tensor, engine: str = 'x86') -> None:
+        from ..quantization import (Int8Classifier, convert_to_int8,
+                                    export_torchscript)
+        from ..quantization.int8 import torchscript_bytes
+        self.engine = engine
+        self.head = qat_model.architecture.cls_head
+        int8_model = Int8Classifier(
+            convert_to_int8(qat_model, 'tensor', engine))
+        self.module = export_torchscript(
+            int8_model, example_inputs, engine=engine)
+        self._size = len(torchscript_bytes(self.module))
+
+    @property
+    def size_mb(self) -> float:
+        return self._size / 1e6
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        from ..quantization import quantized_engine
+        clips = torch.from_numpy(inputs)
+        with quantized_engine(self.engine), torch.no_grad():
+            logits = self.module(clips)
+            return average_clip_scores(self.head, logits,
+                                       clips.shape[0]).numpy()
 
 
 class OnnxRuntime(Runtime):

@@ -1,6 +1,6 @@
-"""Settings that shrink a config for a fast run (``run_flow.py --quick``)."""
+"""Settings that shrink a config for a fast run (``run_flow.py --preset``)."""
 import math
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 
@@ -8,7 +8,9 @@ from mmengine.config import Config
 def shrink_pipeline(pipeline: List[Dict],
                     clip_len: int = 8,
                     size: int = 64,
-                    frame_interval: int = 1) -> List[Dict]:
+                    frame_interval: int = 1,
+                    crop_area: Optional[Tuple[float, float]] = None
+                    ) -> List[Dict]:
     """The same data pipeline with shorter clips and smaller frames.
 
     Args:
@@ -17,6 +19,8 @@ def shrink_pipeline(pipeline: List[Dict],
         size (int): Side of the square input. Defaults to 64.
         frame_interval (int): Step between sampled frames, so that a short
             clip still spans the motion. Defaults to 1.
+        crop_area (tuple[float, float], optional): ``area_range`` of the
+            ``RandomResizedCrop`` augmentation; unchanged when None.
 
     Returns:
         list[dict]: A new pipeline; the input is not changed.
@@ -32,6 +36,8 @@ def shrink_pipeline(pipeline: List[Dict],
             step['scale'] = (-1, size) if keep_ratio else (size, size)
         elif step['type'] == 'CenterCrop':
             step['crop_size'] = size
+        elif step['type'] == 'RandomResizedCrop' and crop_area:
+            step['area_range'] = tuple(crop_area)
         small.append(step)
     return small
 
@@ -42,11 +48,16 @@ def shrink_config(cfg: Config,
                   size: int = 64,
                   frame_interval: int = 1,
                   batch_size: int = 8,
-                  num_workers: int = 1) -> Config:
+                  num_workers: int = 1,
+                  epoch_length: Optional[int] = None,
+                  optimizer: Optional[Dict] = None,
+                  crop_area: Optional[Tuple[float, float]] = None) -> Config:
     """Shrink a train config in place: small clips, few epochs.
 
     The learning-rate milestones and the QAT freeze epochs keep their place
-    relative to the schedule; QAT input shapes follow the clip size.
+    relative to the schedule; QAT input shapes follow the clip size. With
+    ``optimizer``, the optimizer is replaced and the learning rate follows a
+    cosine from its value to 0, per iteration.
 
     Args:
         cfg (Config): A config of ``configs/`` (loaded, variables bound).
@@ -56,6 +67,12 @@ def shrink_config(cfg: Config,
         frame_interval (int): Step between sampled frames. Defaults to 1.
         batch_size (int): Samples per batch. Defaults to 8.
         num_workers (int): Data loading workers. Defaults to 1.
+        epoch_length (int, optional): Training clips per epoch (the
+            ``ClassBalancedSampler``'s ``epoch_length``); unchanged when None.
+        optimizer (dict, optional): Optimizer config that replaces the
+            config's, e.g. ``dict(type='AdamW', lr=1e-3)``.
+        crop_area (tuple[float, float], optional): ``area_range`` of the
+            training crop augmentation; unchanged when None.
 
     Returns:
         Config: ``cfg``.
@@ -69,10 +86,23 @@ def shrink_config(cfg: Config,
         loader.persistent_workers = False
         loader.dataset.pipeline = shrink_pipeline(loader.dataset.pipeline,
                                                   clip_len, size,
-                                                  frame_interval)
+                                                  frame_interval, crop_area)
+    if epoch_length is not None:
+        cfg.train_dataloader.sampler.epoch_length = epoch_length
     scale = max_epochs / full_epochs
     cfg.train_cfg.max_epochs = max_epochs
     cfg.train_cfg.val_interval = 1
+    if optimizer is not None:
+        cfg.optim_wrapper.optimizer = dict(optimizer)
+        cfg.param_scheduler = [
+            dict(
+                type='CosineAnnealingLR',
+                T_max=max_epochs,
+                by_epoch=True,
+                begin=0,
+                end=max_epochs,
+                convert_to_iter_based=True)
+        ]
     for scheduler in cfg.param_scheduler:
         scheduler.end = max_epochs
         if 'milestones' in scheduler:

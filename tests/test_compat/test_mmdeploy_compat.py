@@ -1,4 +1,4 @@
-"""ONNX export compat (qd_plugin.compat.mmdeploy) on torch 2.13: each defect
+"""MMDeploy export compat (qd_plugin.compat.mmdeploy) on torch 2.13: each defect
 upstream alone (a fresh process without qd_plugin, where possible), then
 fixed by ``import qd_plugin``."""
 import subprocess
@@ -13,7 +13,6 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from qd_plugin.compat import mmdeploy as compat
-from qd_plugin.compat import mmrazor as mmrazor_compat
 
 DEPLOY_CFG = dict(
     codebase_config=dict(type='mmaction', task='VideoRecognition'),
@@ -207,83 +206,10 @@ def test_dynamic_batch_fixed(tmp_path):
 
 @pytest.mark.parametrize('patch', [
     compat.ONNX_EXPORT_TORCHSCRIPT, compat.REWRITER_FX_WRAP_DICT,
-    compat.RECOGNIZER_DYNAMIC_BATCH, mmrazor_compat.FAKE_QUANTIZE_SYMBOLIC_TYPES
+    compat.RECOGNIZER_DYNAMIC_BATCH
 ])
 def test_patches_are_listed(patch):
     from qd_plugin.compat import patch_report
     line = next(line for line in patch_report().splitlines()
                 if line.startswith(patch.name))
     assert ' applied ' in line
-
-
-# ---------------------------------------------------------------------------
-# mmrazor.fake_quantize_symbolic_types
-# ---------------------------------------------------------------------------
-class FakeQuantizedConv(nn.Module):
-    """Conv3d with fake-quantized weights (per channel) and input (per
-    tensor), observers off, as a QAT model has them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        from torch.ao.quantization import (FakeQuantize,
-                                           PerChannelMinMaxObserver,
-                                           disable_observer)
-        self.conv = nn.Conv3d(3, 4, 3)
-        self.input_fake_quant = FakeQuantize()
-        self.weight_fake_quant = FakeQuantize(
-            observer=PerChannelMinMaxObserver,
-            quant_min=-128,
-            quant_max=127,
-            dtype=torch.qint8,
-            qscheme=torch.per_channel_symmetric,
-            ch_axis=0)
-        with torch.no_grad():
-            self.input_fake_quant(torch.randn(1, 3, 4, 8, 8))
-            self.weight_fake_quant(self.conv.weight)
-        self.apply(disable_observer)
-        self.eval()
-
-    def forward(self, x):
-        return nn.functional.conv3d(
-            self.input_fake_quant(x), self.weight_fake_quant(self.conv.weight),
-            self.conv.bias)
-
-
-def export_opset11(model: nn.Module, path) -> None:
-    torch.onnx.export(model, (torch.randn(1, 3, 4, 8, 8), ), str(path),
-                      opset_version=11, dynamo=False)
-
-
-def test_fake_quantize_symbolic_defect(tmp_path):
-    """MMRazor's symbolic as MMRazor registers it. (A process without
-    qd_plugin cannot import mmrazor.models on torch 2.13 at all, so the
-    original symbolic is put back here for the duration of the test.)"""
-    from mmrazor.models.quantizers import native_quantizer
-    from torch.onnx import register_custom_op_symbolic
-    names = ('fake_quantize_per_tensor_affine',
-             'fake_quantize_per_channel_affine')
-    for name in names:
-        register_custom_op_symbolic(f'::{name}',
-                                    getattr(native_quantizer, name), 11)
-    try:
-        with pytest.raises(Exception,
-                           match='convolution for kernel of unknown shape'):
-            export_opset11(FakeQuantizedConv(), tmp_path / 'fq.onnx')
-    finally:
-        for name in names:
-            register_custom_op_symbolic(
-                f'::{name}', mmrazor_compat._typed(getattr(native_quantizer, name)),
-                11)
-
-
-def test_fake_quantize_symbolic_fixed(tmp_path):
-    patch = mmrazor_compat.FAKE_QUANTIZE_SYMBOLIC_TYPES
-    assert patch.applied and not patch.detect()
-    assert patch.apply() is False
-    export_opset11(FakeQuantizedConv(), tmp_path / 'fq.onnx')
-    model = onnx.load(str(tmp_path / 'fq.onnx'))
-    # MMRazor's custom nodes are kept (its exporters rewrite them).
-    assert sorted((n.domain, n.op_type) for n in model.graph.node
-                  if n.domain) == [('mmrazor', 'FixedPerChannelAffine'),
-                                   ('mmrazor', 'FixedPerTensorAffine')]
-    assert 'Conv' in [n.op_type for n in model.graph.node]

@@ -1,8 +1,10 @@
+import os
 import os.path as osp
 import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 from mmengine.runner import load_checkpoint
 
@@ -188,3 +190,57 @@ def test_cpu_distributed_replaces_the_nccl_default_with_gloo():
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ['gloo', 'initialized', 'wrapped']
+
+
+# ---------------------------------------------------------------------------
+# mmengine.hub_never_installs
+# ---------------------------------------------------------------------------
+MISSING_PACKAGE_CONFIG = 'mmcls::resnet/resnet18_8xb32_in1k.py'
+
+
+@pytest.fixture
+def no_subprocess(monkeypatch):
+    """Record every attempt to start a process (pip) and refuse it."""
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args[0] if args else kwargs.get('args'))
+        raise AssertionError(f'a process was started: {calls[-1]}')
+
+    for name in ('check_call', 'call', 'run', 'Popen', 'check_output'):
+        monkeypatch.setattr(subprocess, name, refuse)
+    monkeypatch.setattr(os, 'system', refuse)
+    return calls
+
+
+def test_hub_pip_installs_a_missing_config_package_upstream(
+        no_subprocess, monkeypatch):
+    import mmengine.hub.hub as hub
+    from mmengine.utils import package_utils
+    assert not package_utils.is_installed('mmcls')
+    monkeypatch.setattr(hub, 'install_package', package_utils.install_package)
+    with pytest.raises(AssertionError, match='a process was started'):
+        hub.get_config(MISSING_PACKAGE_CONFIG)
+    assert no_subprocess == [['python', '-m', 'pip', 'install', 'mmcls']]
+
+
+def test_hub_names_the_missing_package_and_installs_nothing(no_subprocess):
+    from mmengine.hub import get_config, get_model
+
+    from qd_plugin.compat.mmengine import HUB_NEVER_INSTALLS
+    assert HUB_NEVER_INSTALLS.applied and not HUB_NEVER_INSTALLS.detect()
+    for load in (get_config, get_model):
+        with pytest.raises(ModuleNotFoundError,
+                           match='mmcls is not installed') as error:
+            load(MISSING_PACKAGE_CONFIG)
+        assert error.value.name == 'mmcls'
+    assert no_subprocess == []
+
+
+def test_base_config_of_a_missing_package_is_named(no_subprocess, tmp_path):
+    from mmengine.config import Config
+    config = tmp_path / 'user_config.py'
+    config.write_text(f'_base_ = {MISSING_PACKAGE_CONFIG!r}\n')
+    with pytest.raises(ModuleNotFoundError, match='mmcls is not installed'):
+        Config.fromfile(str(config))
+    assert no_subprocess == []

@@ -7,7 +7,7 @@ import textwrap
 from mmengine.hub import get_config
 
 import qd_plugin  # noqa: F401  (applies the compat patches)
-from qd_plugin.compat.mmengine_hub import HUB_METAFILE_CONFIG_LIST
+from qd_plugin.compat.mmengine import HUB_METAFILE_CONFIG_LIST
 
 I3D = ('recognition/i3d/'
        'i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py')

@@ -10,7 +10,7 @@ from mmrazor.registry import MODELS
 from torch.ao.quantization.fake_quantize import FixedQParamsFakeQuantize
 
 import qd_plugin  # noqa: F401  (applies the compat patches)
-from qd_plugin.compat.mmrazor_fixed_qparams import FIXED_QPARAMS_RESET
+from qd_plugin.compat.mmrazor_fx import FIXED_QPARAMS_RESET
 from qd_plugin.quantization import convert_to_int8
 
 # What MMRazor's MMArchitectureQuant.__init__ ends with, on the fake-quantize

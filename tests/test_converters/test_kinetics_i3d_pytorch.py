@@ -8,21 +8,20 @@ layout. Converted weights must make the MMAction2 recognizer reproduce it.
 import json
 import re
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from conftest import FIXTURES
 import qd_plugin.models.backbones.inception_i3d  # noqa: F401  (registers)
 from mmaction.registry import MODELS
 from mmaction.utils import register_all_modules
 from qd_plugin.converters.kinetics_i3d_pytorch import \
     convert_kinetics_i3d_pytorch
 
-FIXTURE = (Path(__file__).parents[2].parent / 'shared' / 'fixtures' /
-           'kinetics_i3d_pytorch_rgb.keys.json')
+FIXTURE = FIXTURES / 'kinetics_i3d_pytorch_rgb.keys.json'
 NUM_CLASSES = 34
 HEAD_KEYS = ('cls_head.fc_cls.weight', 'cls_head.fc_cls.bias')
 

@@ -58,8 +58,46 @@ def test_ranks_split_one_shared_draw():
     assert per_rank[0] == whole[0::2] and per_rank[1] == whole[1::2]
 
 
-def test_builds_from_config():
-    from mmengine.registry import DATA_SAMPLERS
-    sampler = DATA_SAMPLERS.build(
-        dict(type='ClassBalancedSampler', dataset=IMBALANCED, seed=0))
-    assert isinstance(sampler, ClassBalancedSampler)
+class LabelledItems(LabelledDataset):
+    """Each sample is its label."""
+
+    def __getitem__(self, idx):
+        return self.labels[idx]
+
+
+def test_runner_dataloader_from_a_config_draws_balanced_batches():
+    """The Runner builds the sampler from its config name, giving it the
+    dataset and the run's seed: its batches are class-balanced and
+    reproducible."""
+    from mmengine.runner import Runner
+
+    def labels_drawn(seed):
+        loader = Runner.build_dataloader(
+            dict(
+                batch_size=10,
+                num_workers=0,
+                sampler=dict(type='ClassBalancedSampler'),
+                dataset=LabelledItems(IMBALANCED.labels)),
+            seed=seed)
+        drawn = []
+        for epoch in range(30):
+            loader.sampler.set_epoch(epoch)
+            for batch in loader:
+                drawn.extend(batch)
+        return drawn
+
+    drawn = labels_drawn(seed=7)
+    assert len(drawn) == 3000
+    counts = Counter(drawn)
+    for label in range(3):
+        assert counts[label] / 3000 == pytest.approx(1 / 3, abs=0.03)
+    assert labels_drawn(seed=7) == drawn
+    assert labels_drawn(seed=8) != drawn
+
+
+def test_epoch_length_sets_the_samples_per_epoch():
+    sampler = ClassBalancedSampler(IMBALANCED, seed=0, epoch_length=30)
+    assert len(sampler) == 30 and len(list(sampler)) == 30
+    assert max(sampler) < len(IMBALANCED)
+    with pytest.raises(ValueError, match='epoch_length must be at least 1'):
+        ClassBalancedSampler(IMBALANCED, epoch_length=0)

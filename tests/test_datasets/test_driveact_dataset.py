@@ -124,3 +124,88 @@ def test_corrupt_video_raises_or_is_skipped(tiny_driveact):
                 [chunk_row('vp9/rec.ids_1', 0, 30, 'writing')])
     dataset = build(tiny_driveact, skip_bad_videos=True)
     assert len(dataset) == 1 and dataset.num_skipped == 3
+
+
+# --- rows as spreadsheets and other tools write them ------------------------
+def train_csv(data):
+    return split_path(data['ann_root'], 'train')
+
+
+def csv_text(data) -> str:
+    with open(train_csv(data), encoding='utf-8') as f:
+        return f.read()
+
+
+def test_byte_order_mark_is_accepted(tiny_driveact):
+    path = train_csv(tiny_driveact)
+    text = csv_text(tiny_driveact)
+    with open(path, 'wb') as f:
+        f.write(b'\xef\xbb\xbf' + text.encode('utf-8'))
+    dataset = build(tiny_driveact)
+    assert len(dataset) == 3
+    assert dataset.get_data_info(0)['participant_id'] == '1'
+
+
+def test_duplicate_rows_name_both_lines(tiny_driveact):
+    rows = tiny_driveact['rows']['train']
+    write_split(train_csv(tiny_driveact), rows + [rows[1]])
+    with pytest.raises(ValueError) as error:
+        build(tiny_driveact)
+    assert str(error.value) == (
+        f'{train_csv(tiny_driveact)}, line 5: duplicate of line 3 (same '
+        "file_id, annotation_id, chunk_id 'vp1/run1_2018-05-29-14-02-47.ids_1'"
+        ", '0', '1')")
+
+
+@pytest.mark.parametrize('file_id', [
+    '/etc/vp1/run1.ids_1', '../outside/run1.ids_1', 'vp1/../../run1.ids_1',
+    'vp1\\..\\..\\run1.ids_1', 'C:/videos/run1.ids_1'
+])
+def test_file_id_outside_the_video_root_names_the_row(tiny_driveact,
+                                                      file_id):
+    rows = list(tiny_driveact['rows']['train'])
+    rows.insert(1, dict(rows[0], file_id=file_id))
+    write_split(train_csv(tiny_driveact), rows)
+    with pytest.raises(ValueError) as error:
+        build(tiny_driveact, check_videos=False)
+    assert str(error.value) == (
+        f'{train_csv(tiny_driveact)}, line 3: file_id {file_id!r} must be a '
+        'relative path inside the video root (data_prefix video): no '
+        'absolute path, no ".."')
+
+
+def test_bytes_that_are_not_utf8_name_the_file_and_line(tiny_driveact):
+    lines = csv_text(tiny_driveact).splitlines(keepends=True)
+    lines[2] = lines[2].replace('drinking', 'drink\xe9')
+    with open(train_csv(tiny_driveact), 'wb') as f:
+        f.write(''.join(lines).encode('latin-1'))
+    with pytest.raises(ValueError) as error:
+        build(tiny_driveact)
+    column = lines[2].index('\xe9') + 1
+    assert str(error.value) == (
+        f'{train_csv(tiny_driveact)}, line 3: byte 0xe9 at column {column} '
+        'is not UTF-8 (a latin-1 or Windows export?); save the file as UTF-8')
+
+
+@pytest.mark.parametrize('fields,count', [(5, 5), (6, 6), (9, 9)])
+def test_rows_of_another_field_count_name_the_line(tiny_driveact, fields,
+                                                   count):
+    lines = csv_text(tiny_driveact).splitlines()
+    values = lines[3].split(',')
+    values = (values + ['x', 'y'])[:fields]
+    lines[3] = ','.join(values)
+    with open(train_csv(tiny_driveact), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with pytest.raises(ValueError) as error:
+        build(tiny_driveact)
+    assert str(error.value) == (
+        f'{train_csv(tiny_driveact)}, line 4: {count} field(s), the header '
+        f'has 7 ({", ".join(HEADER)})')
+
+
+def test_empty_trailing_fields_are_accepted(tiny_driveact):
+    lines = csv_text(tiny_driveact).splitlines()
+    lines[1] += ','
+    with open(train_csv(tiny_driveact), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    assert len(build(tiny_driveact)) == 3

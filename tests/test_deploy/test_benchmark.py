@@ -13,13 +13,16 @@ from qd_plugin.benchmark import (REQUIRED_KEYS, ROW_BUILDERS, BenchCase,
 from qd_plugin.deploy import deploy
 from tiny_deploy import tiny_deploy_config, tiny_setup
 
+#: Row key -> (runtime, precision), its display label.
 FLOAT_AND_PEER_ROWS = {
-    ('torch', 'fp32'),
-    ('onnxruntime', 'fp32'),
-    ('openvino', 'fp32'),
-    ('openvino', 'int8 (peer: ORT PTQ)'),
-    ('onnxruntime', 'int8 (peer: ORT PTQ)'),
+    'torch_fp32': ('torch', 'fp32'),
+    'onnxruntime_fp32': ('onnxruntime', 'fp32'),
+    'openvino_fp32': ('openvino', 'fp32'),
+    'peer_ort_ptq_openvino': ('openvino', 'int8 (peer: ORT PTQ)'),
+    'peer_ort_ptq_onnxruntime': ('onnxruntime', 'int8 (peer: ORT PTQ)'),
+    'peer_ort_ptq_u8_openvino':
     ('openvino', 'int8 (peer: ORT PTQ, u8 activations)'),
+    'peer_ort_ptq_u8_onnxruntime':
     ('onnxruntime', 'int8 (peer: ORT PTQ, u8 activations)'),
 }
 
@@ -37,19 +40,20 @@ def activation_zero_point_types(path):
 
 
 def check_rows(rows):
-    assert {(r['runtime'], r['precision']) for r in rows} == \
-        FLOAT_AND_PEER_ROWS
+    assert {r['key']: (r['runtime'], r['precision'])
+            for r in rows} == FLOAT_AND_PEER_ROWS
     for row in rows:
         assert set(REQUIRED_KEYS) <= set(row)
         assert row['p90_ms'] >= row['p50_ms'] > 0
         assert row['throughput_clips_per_s'] > 0 and row['size_mb'] > 0
         if row['precision'] == 'fp32':  # same weights everywhere
             assert row['top1_agreement'] == 1.0, row
-    by_name = {(r['runtime'], r['precision']): r for r in rows}
-    assert by_name[('torch', 'fp32')]['speedup_vs_torch_fp32'] == 1.0
+    by_key = {r['key']: r for r in rows}
+    assert by_key['torch_fp32']['speedup_vs_torch_fp32'] == 1.0
+    assert {r['agreement_with'] for r in rows} == {'torch_fp32'}
     # int8 weights: the QDQ model is smaller than the float ONNX.
-    assert by_name[('onnxruntime', 'int8 (peer: ORT PTQ)')]['size_mb'] < \
-        by_name[('onnxruntime', 'fp32')]['size_mb']
+    assert by_key['peer_ort_ptq_onnxruntime']['size_mb'] < \
+        by_key['onnxruntime_fp32']['size_mb']
 
 
 def test_benchmark_tool(tiny_driveact, tmp_path):
@@ -96,7 +100,7 @@ def test_benchmark_from_deploy_dir_with_an_extra_row(tiny_driveact, tmp_path):
     def extra_rows(ctx):  # an extension point, as the int8 rows will be
         return [
             BenchCase('numpy', 'none', 'test', lambda x: np.zeros(
-                (1, 34), np.float32), 0.001)
+                (1, 34), np.float32), 0.001, key='numpy_zeros')
         ]
 
     try:
@@ -115,11 +119,11 @@ def test_benchmark_from_deploy_dir_with_an_extra_row(tiny_driveact, tmp_path):
     finally:
         ROW_BUILDERS.pop('test_extra_row')
     rows = result['rows']
-    assert rows[-1]['runtime'] == 'numpy'
+    assert (rows[-1]['key'], rows[-1]['runtime']) == ('numpy_zeros', 'numpy')
     check_rows(rows[:-1])
-    sources = {(r['runtime'], r['precision']): r['source'] for r in rows}
-    assert sources[('onnxruntime', 'fp32')].endswith('deploy/end2end.onnx')
-    assert sources[('openvino', 'fp32')].endswith('deploy/end2end.xml')
+    sources = {r['key']: r['source'] for r in rows}
+    assert sources['onnxruntime_fp32'].endswith('deploy/end2end.onnx')
+    assert sources['openvino_fp32'].endswith('deploy/end2end.xml')
 
 
 def runs_of(calls, names):
@@ -140,7 +144,7 @@ def test_runtimes_are_timed_in_blocks_interleaved_within():
     def cases():
         return [
             BenchCase(runtime, name, '',
-                      lambda x, name=name: calls.append(name), 1.0)
+                      lambda x, name=name: calls.append(name), 1.0, key=name)
             for runtime, name in [('x', 'a'), ('y', 'd'), ('x', 'b'),
                                   ('x', 'c')]
         ]
@@ -174,3 +178,22 @@ def test_peer_activation_type_is_checked(tmp_path):
         quantize_onnx_static('float.onnx', str(tmp_path / 'q.onnx'),
                              np.zeros((1, 3)), activations='int4')
     assert not (tmp_path / 'q.onnx').exists()
+
+
+def test_row_keys_must_be_unique():
+    from qd_plugin.benchmark import build_cases
+
+    def two_rows(ctx):
+        return [
+            BenchCase('x', 'a', '', lambda x: x, 1.0, key='same'),
+            BenchCase('y', 'b', '', lambda x: x, 1.0, key='same')
+        ]
+
+    register_rows('test_duplicate_keys')(two_rows)
+    try:
+        with pytest.raises(KeyError, match=r"used twice: \['same'\]"):
+            build_cases(None, ['test_duplicate_keys'])
+        with pytest.raises(KeyError, match="no benchmark rows 'nope'"):
+            build_cases(None, ['nope'])
+    finally:
+        ROW_BUILDERS.pop('test_duplicate_keys')

@@ -10,12 +10,13 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-import qd_plugin.deploy.export as export_module
+import qd_plugin.deploy.float_export as float_export
 from conftest import REPO_ROOT
 from qd_plugin.deploy import (OnnxRuntime, OpenVINORuntime, ParityError,
                               convert_to_openvino, deploy, export_onnx)
 from qd_plugin.deploy.data import load_samples
-from qd_plugin.deploy.export import build_model, build_task, check_runtimes
+from qd_plugin.deploy.float_export import (build_model, build_task,
+                                           check_runtimes)
 from tiny_deploy import INPUT_SHAPE, tiny_deploy_config, tiny_setup
 
 OV_STATIC = 'video-recognition_3d_openvino_static'
@@ -121,14 +122,14 @@ def test_deploy_tool_fails_on_a_corrupted_export(tiny_driveact, tmp_path,
     """tools/deploy.py exits non-zero naming the max diff when the exported
     model does not match PyTorch."""
     tiny_cfg_files = tiny_setup(tiny_driveact, tmp_path)
-    original = export_module.export_onnx
+    original = float_export.export_onnx
 
     def export_then_corrupt(*args, **kwargs):
         path = original(*args, **kwargs)
         corrupt_first_conv(path)
         return path
 
-    monkeypatch.setattr(export_module, 'export_onnx', export_then_corrupt)
+    monkeypatch.setattr(float_export, 'export_onnx', export_then_corrupt)
     monkeypatch.setattr(sys, 'argv', [
         'deploy.py',
         str(tiny_cfg_files[OV_STATIC]),

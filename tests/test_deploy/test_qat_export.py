@@ -14,9 +14,11 @@ from qd_plugin.benchmark import benchmark_model
 from qd_plugin.deploy import (OnnxRuntime, OpenVINORuntime, ParityError,
                               deploy)
 from qd_plugin.deploy.data import load_samples
-from qd_plugin.deploy.qat import (TorchInt8Runtime, build_qat_model,
-                                  check_int8_runtimes, fake_quant_scores)
+from qd_plugin.deploy.qat_export import (check_int8_runtimes,
+                                         fake_quant_scores)
 from qd_plugin.deploy.qdq import export_qdq_onnx
+from qd_plugin.deploy.runtimes import TorchInt8Runtime
+from qd_plugin.quantization import build_qat_model
 from tiny_deploy import (INPUT_SHAPE, tiny_deploy_config, tiny_qat_config,
                          tiny_setup, write_tiny_qat_checkpoint)
 
@@ -199,25 +201,34 @@ def test_benchmark_int8_rows(tiny_driveact, tiny_qat, tmp_path):
         rows=['torch_fp32', 'torch_int8_qat', 'qdq_int8_qat'],
         qat_config=qat_cfg,
         qat_checkpoint=qat_checkpoint)
-    rows = {(r['runtime'], r['precision']): r for r in result['rows']}
-    expected = {('torch', 'fp32'), ('openvino', 'int8 (QAT, QDQ)'),
-                ('openvino', 'int8 (QAT, QDQ, IR)'),
-                ('onnxruntime', 'int8 (QAT, QDQ)')}
-    expected |= {('torch', f'int8 (QAT, {engine})')
-                 for engine in ('x86', 'fbgemm')
-                 if engine in torch.backends.quantized.supported_engines}
-    assert set(rows) == expected
+    rows = {r['key']: r for r in result['rows']}
+    expected = {
+        'torch_fp32': ('torch', 'fp32'),
+        'qdq_int8_qat_openvino': ('openvino', 'int8 (QAT, QDQ)'),
+        'qdq_int8_qat_openvino_ir': ('openvino', 'int8 (QAT, QDQ, IR)'),
+        'qdq_int8_qat_onnxruntime': ('onnxruntime', 'int8 (QAT, QDQ)')
+    }
+    expected.update({
+        f'torch_int8_qat_{engine}': ('torch', f'int8 (QAT, {engine})')
+        for engine in ('x86', 'fbgemm')
+        if engine in torch.backends.quantized.supported_engines
+    })
+    assert {key: (r['runtime'], r['precision'])
+            for key, r in rows.items()} == expected
+    # The exports are checked against PyTorch's int8 model.
+    assert {rows[key]['agreement_with'] for key in rows
+            if key.startswith('qdq_')} == {'torch_int8_qat_x86'}
     assert tuple(INPUT_SHAPE) == tuple(
         int(d) for d in result['settings']['input_shape'].split('x'))
     # Each size is that of the artifact the row loaded: OpenVINO reads the
     # QDQ ONNX itself (the smallest file) or its IR (.xml + .bin).
     models = tmp_path / 'bench_models'
-    from_onnx = rows[('openvino', 'int8 (QAT, QDQ)')]
+    from_onnx = rows['qdq_int8_qat_openvino']
     assert from_onnx['size_of'] == 'qat_qdq.onnx'
     assert from_onnx['size_mb'] == round(
         (models / 'qat_qdq.onnx').stat().st_size / 1e6, 3)
-    from_ir = rows[('openvino', 'int8 (QAT, QDQ, IR)')]
+    from_ir = rows['qdq_int8_qat_openvino_ir']
     assert from_ir['size_of'] == 'qat_qdq.xml + qat_qdq.bin'
     assert from_ir['size_mb'] > from_onnx['size_mb']
-    assert rows[('torch', 'fp32')]['size_of'] == 'state_dict (torch.save)'
+    assert rows['torch_fp32']['size_of'] == 'state_dict (torch.save)'
     assert from_onnx['size_ratio_vs_torch_fp32'] > 3

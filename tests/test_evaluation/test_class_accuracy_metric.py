@@ -51,3 +51,12 @@ def test_topk_larger_than_class_count_is_left_out(tmp_path):
     metric = ClassAccuracyMetric(topk=(1, 5), out_dir=str(tmp_path))
     results = evaluate(metric, one_hot([0, 1], 2), [0, 1])
     assert set(results) == {'mean_class_accuracy', 'top1'}
+
+
+def test_predictions_are_written_in_dataset_order(tmp_path):
+    scores = np.array([[0.1, 0.5, 0.4], [0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
+    metric = ClassAccuracyMetric(topk=(1, ), out_dir=str(tmp_path))
+    evaluate(metric, scores, [2, 0, 2])
+    written = json.loads((tmp_path / 'predictions.json').read_text())
+    assert written['labels'] == [2, 0, 2]
+    np.testing.assert_allclose(written['scores'], scores, atol=1e-6)

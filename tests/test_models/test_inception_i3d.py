@@ -1,18 +1,17 @@
 """Tests of the ``InceptionI3D`` backbone (kinetics_i3d_pytorch layout)."""
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 
+from conftest import FIXTURES
 import qd_plugin.models.backbones.inception_i3d  # noqa: F401  (registers)
 from mmaction.registry import MODELS
 from qd_plugin.models.backbones.inception_i3d import InceptionI3D
 
-FIXTURE = (Path(__file__).parents[2].parent / 'shared' / 'fixtures' /
-           'kinetics_i3d_pytorch_rgb.keys.json')
+FIXTURE = FIXTURES / 'kinetics_i3d_pytorch_rgb.keys.json'
 HEAD_PREFIX = 'conv3d_0c_1x1.'
 
 

@@ -8,7 +8,6 @@ from mmrazor.registry import MODELS
 from test_qat import clips, observe, qat_model_cfg
 
 from conftest import REPO_ROOT
-from qd_plugin.models import QuantDistill
 from qd_plugin.quantization import convert_to_int8
 from qd_plugin.utils import load_config
 
@@ -126,7 +125,3 @@ def test_missing_teacher_checkpoint_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='no_teacher.pth'):
         MODELS.build(model)
 
-
-def test_is_an_mmarchitecturequant():
-    from mmrazor.models.algorithms import MMArchitectureQuant
-    assert issubclass(QuantDistill, MMArchitectureQuant)

@@ -71,7 +71,7 @@ class ReliabilitySampleOrderHook(Hook):
     priority = 'LOWEST'  # after DistSamplerSeedHook set the epoch
 
     def before_train_epoch(self, runner) -> None:
-        indices = list(runner.train_dataloader.sampler)
+        indices = list(runner.train_dataloader.batch_sampler.sampler)
         with open(osp.join(runner.work_dir, 'sample_order.jsonl'), 'a') as f:
             f.write(json.dumps(dict(epoch=runner.epoch, indices=indices)) +
                     '\n')

@@ -33,6 +33,11 @@ TEACHER_KEY = 'backbone.conv3d_1a_7x7.conv3d.weight'
 # (`cls_head.fc_cls.*`, of other shapes).
 STUDENT_ONLY, STUDENT_ONLY_NO_BN_COUNT = 162, 135
 TEACHER_ONLY, TEACHER_ONLY_NO_BN_COUNT = 342, 285
+# What the messages say each holds.
+STUDENT_HOLDS = ('a 3D MobileNet recognizer state dict (164 tensors, a '
+                 '34-class head)')
+TEACHER_HOLDS = ('an Inception I3D recognizer state dict (344 tensors, a '
+                 '34-class head)')
 
 
 @pytest.fixture(scope='module')
@@ -55,7 +60,9 @@ def populated_work_dir(path):
     """A work dir holding the files of an earlier run."""
     path.mkdir()
     (path / 'sentinel.txt').write_text('from an earlier run\n')
-    (path / 'epoch_1.pth').write_bytes(b'an earlier checkpoint')
+    torch.save(dict(meta=dict(epoch=1, iter=2),
+                    state_dict=dict(weight=torch.zeros(1))),
+               path / 'epoch_1.pth')
     (path / 'last_checkpoint').write_text(str(path / 'epoch_1.pth'))
     return path
 
@@ -81,8 +88,8 @@ def test_test_tool_refuses_a_checkpoint_of_another_model(
                                      'CheckpointMismatchError'))
     assert error[header] == (
         'qd_plugin.utils.checkpoint.CheckpointMismatchError: checkpoint '
-        f'{teacher} does not match the Recognizer3D it is loaded into (a '
-        'checkpoint of another model?):')
+        f'{teacher} does not match the Recognizer3D it is loaded into: it '
+        f'holds {TEACHER_HOLDS}, the model is {STUDENT_HOLDS}:')
     assert error[header + 1].startswith(
         f'  missing keys ({STUDENT_ONLY_NO_BN_COUNT}): {STUDENT_KEY}, ')
     assert error[header + 1].endswith(', ... (115 more)')
@@ -113,13 +120,15 @@ def test_strict_loading_reports_shapes_and_accepts_a_fitting_checkpoint(
     wider = MMACTION_MODELS.build(cfg)
     with pytest.raises(CheckpointMismatchError) as error:
         load_checkpoint_strict(wider, student, 'float checkpoint')
-    assert str(error.value).startswith(
+    lines = str(error.value).splitlines()
+    assert lines[0] == (
         f'float checkpoint {student} does not match the TraceableRecognizer3D'
-        ' it is loaded into: Error(s) in loading state_dict for '
-        'TraceableRecognizer3D:\n\tsize mismatch for backbone.stem.conv.'
-        'weight: copying a param with shape torch.Size([8, 3, 3, 3, 3]) from'
-        ' checkpoint, the shape in current model is torch.Size([16, 3, 3, 3, '
-        '3]).')
+        f' it is loaded into: it holds {STUDENT_HOLDS}, the model is '
+        f'{STUDENT_HOLDS}:')
+    assert lines[1].startswith(
+        '  other shapes (82, another width_mult or class count?): '
+        'backbone.stem.conv.weight [8, 3, 3, 3, 3] in the checkpoint, '
+        '[16, 3, 3, 3, 3] in the model; ')
     with pytest.raises(FileNotFoundError,
                        match=re.escape(f'teacher checkpoint not found: '
                                        f'{tmp_path / "nope.pth"}')):
@@ -136,8 +145,8 @@ def test_quant_distill_refuses_a_teacher_of_another_model(checkpoints):
         MODELS.build(model)
     lines = str(error.value).splitlines()
     assert lines[0] == (f'teacher checkpoint {student} does not match the '
-                        'Recognizer3D it is loaded into (a checkpoint of '
-                        'another model?):')
+                        f'Recognizer3D it is loaded into: it holds '
+                        f'{STUDENT_HOLDS}, the model is {TEACHER_HOLDS}:')
     assert lines[1].startswith(
         f'  missing keys ({TEACHER_ONLY_NO_BN_COUNT}): {TEACHER_KEY}, ')
     assert lines[2].startswith(
@@ -158,8 +167,8 @@ def test_qat_configs_refuse_a_float_checkpoint_of_another_model(
         MODELS.build(model)
     lines = str(error.value).splitlines()
     assert lines[0] == (f'float checkpoint {teacher} does not match the '
-                        'TraceableRecognizer3D it is loaded into (a '
-                        'checkpoint of another model?):')
+                        f'TraceableRecognizer3D it is loaded into: it holds '
+                        f'{TEACHER_HOLDS}, the model is {STUDENT_HOLDS}:')
     assert lines[1].startswith(
         f'  missing keys ({STUDENT_ONLY_NO_BN_COUNT}): {STUDENT_KEY}, ')
     assert lines[2].startswith(
@@ -267,9 +276,11 @@ def test_qat_without_float_checkpoint_is_fine_when_resuming(tmp_path):
     cfg.resume = True  # but nothing to resume from in the work dir
     with pytest.raises(ValueError, match='float_checkpoint is None'):
         check_training_checkpoints(cfg)
+    assert not cfg.resume
     populated_work_dir(tmp_path / 'run')
-    cfg.work_dir = str(tmp_path / 'run')
+    cfg.work_dir, cfg.resume = str(tmp_path / 'run'), True
     check_training_checkpoints(cfg)  # resumes the QAT checkpoint
+    assert cfg.load_from == str(tmp_path / 'run' / 'epoch_1.pth')
     cfg.resume, cfg.load_from = False, str(tmp_path / 'run' / 'epoch_1.pth')
     check_training_checkpoints(cfg)  # starts from a QAT checkpoint
 

@@ -9,7 +9,7 @@ from reliability_utils import (free_port, make_textured_driveact, run_tool,
                                save_tiny_checkpoints, tiny_kd_qat_cfg,
                                tool_env)
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, qat_reference_accuracies
 
 ACCURACIES = ('acc/mean_class_accuracy', 'acc/top1', 'acc/top5')
 
@@ -103,7 +103,9 @@ def test_test_tool_tests_the_distributed_checkpoint(dist_run, tmp_path):
           for key in ACCURACIES), 'float/size_mb', 'int8/size_mb',
         'int8/compression_ratio'
     }
-    for model in ('fakequant', 'int8'):
-        for key in ACCURACIES:
-            assert 0.0 <= metrics[f'{model}/{key}'] <= 1.0
-    assert (work_dir / 'int8_model.pt').is_file()
+    reference = qat_reference_accuracies(dist_run['config'],
+                                         dist_run['work_dir'] / 'epoch_1.pth',
+                                         work_dir / 'int8_model.pt')
+    assert len(reference) == 4
+    for key, value in reference.items():
+        assert metrics[key] == pytest.approx(value), key

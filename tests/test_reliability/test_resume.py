@@ -182,12 +182,14 @@ def test_sampler_seed_is_the_configured_seed(tmp_path):
     def order(seed):
         loader = Runner.build_dataloader(
             copy.deepcopy(cfg.train_dataloader), seed=seed)
-        assert type(loader.sampler).__name__ == 'ClassBalancedSampler'
-        assert loader.sampler.seed == seed
+        # The batch sampler (NoSingletonBatchSampler) draws from it.
+        sampler = loader.batch_sampler.sampler
+        assert type(sampler).__name__ == 'ClassBalancedSampler'
+        assert sampler.seed == seed
         drawn = []
         for epoch in range(3):
-            loader.sampler.set_epoch(epoch)
-            drawn.append(list(loader.sampler))
+            sampler.set_epoch(epoch)
+            drawn.append(list(sampler))
         return drawn
 
     assert order(0) == order(0)

@@ -40,6 +40,9 @@ train_dataloader = dict(
     # `--resume` cannot restore (see EpochSeedHook).
     persistent_workers=False,
     sampler=dict(type='ClassBalancedSampler'),
+    # BatchNorm cannot train on a last batch of one sample at small clip
+    # sizes: that batch is dropped.
+    batch_sampler=dict(type='NoSingletonBatchSampler'),
     dataset=dict(
         type=dataset_type,
         ann_root=ann_root,

@@ -1,5 +1,6 @@
 """Decode the chunks of long videos once into a clip cache."""
 import os.path as osp
+import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -11,6 +12,8 @@ from .errors import ClipCacheError, StaleClipError
 from .index import (VideoCacheIndex, find_damage, frame_checksums,
                     remove_temp_files, save_frames, video_stat)
 from .pipeline import cache_source, find_video_steps
+
+_SAVE_EVERY_S = 2.0
 
 #: How an entry was found: kept as it was, or rebuilt for this reason.
 OUTCOMES = ('up_to_date', 'new', 'stale', 'damaged')
@@ -112,6 +115,27 @@ def build_video_entries(task: Dict[str, Any]) -> Dict[str, Any]:
         return summary
     remove_temp_files(index.folder)
     reader = _ChunkReader(task['steps'], filename, task['block_frames'])
+    try:
+        _build_entries(index, reader, todo, filename, stat, source, summary)
+    finally:
+        # Entries written but not yet indexed are rebuilt by the next run.
+        index.save()
+    if video_stat(filename) != stat:
+        raise RuntimeError(
+            f'{filename} changed while its chunks were decoded; its entries '
+            'are recorded as made from the earlier version and will be '
+            'rebuilt: run again')
+    return summary
+
+
+def _build_entries(index: VideoCacheIndex, reader: _ChunkReader,
+                   todo: List[Tuple[int, int, str, str]], filename: str,
+                   stat: Dict[str, int], source: dict,
+                   summary: Dict[str, Any]) -> None:
+    """Decode, write and index the entries of ``todo``; the index is saved
+    every few seconds (saving it after every entry made a long video's build
+    quadratic)."""
+    last_save = time.monotonic()
     for start, end, outcome, detail in todo:
         frames, facts = reader.read(start, end)
         save_frames(index.entry_path(start, end), frames)
@@ -130,15 +154,12 @@ def build_video_entries(task: Dict[str, Any]) -> Dict[str, Any]:
                 shape=list(frames.shape),
                 dtype=str(frames.dtype),
                 crc32=frame_checksums(frames)))
-        index.save()
         summary[outcome] += 1
-        summary['rebuilt'].append((file_id, start, end, outcome, detail))
-    if video_stat(filename) != stat:
-        raise RuntimeError(
-            f'{filename} changed while its chunks were decoded; its entries '
-            'are recorded as made from the earlier version and will be '
-            'rebuilt: run again')
-    return summary
+        summary['rebuilt'].append(
+            (index.file_id, start, end, outcome, detail))
+        if time.monotonic() - last_save > _SAVE_EVERY_S:
+            index.save()
+            last_save = time.monotonic()
 
 
 class ClipCacheBuilder:

@@ -4,11 +4,10 @@ from typing import Any, Dict, List, Optional, Sequence
 from mmengine.config import Config, ConfigDict
 
 from mmaction.registry import DATASETS
+from ..driveact_layout import SUBSETS
 from .builder import OUTCOMES, ClipCacheBuilder
 from .pipeline import cache_source
 from .specs import format_spec
-
-SUBSETS = ('train', 'val', 'test')
 
 
 def _chunk_dataset(loader_cfg: ConfigDict) -> ConfigDict:

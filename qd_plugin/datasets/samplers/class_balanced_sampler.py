@@ -14,18 +14,27 @@ class ClassBalancedSampler(Sampler):
     of their class, so every class is seen about equally often.
 
     Indices are drawn with replacement; an epoch has as many samples as the
-    dataset. In distributed training every rank draws the same sequence from
-    the shared seed and keeps every ``world_size``-th index, so ranks see
-    disjoint positions of it.
+    dataset unless ``epoch_length`` says otherwise. In distributed training
+    every rank draws the same sequence from the shared seed and keeps every
+    ``world_size``-th index, so ranks see disjoint positions of it.
 
     Args:
         dataset (Sized): The dataset; ``get_data_info(i)['label']`` must give
             the class of sample ``i``.
         seed (int, optional): Random seed; synchronized across ranks when
             None. Defaults to None.
+        epoch_length (int, optional): Samples per epoch over all ranks, e.g.
+            to validate more often than once per pass over a large dataset.
+            Defaults to the dataset's length.
     """
 
-    def __init__(self, dataset: Sized, seed: Optional[int] = None) -> None:
+    def __init__(self,
+                 dataset: Sized,
+                 seed: Optional[int] = None,
+                 epoch_length: Optional[int] = None) -> None:
+        if epoch_length is not None and epoch_length < 1:
+            raise ValueError(
+                f'epoch_length must be at least 1, got {epoch_length}')
         rank, world_size = get_dist_info()
         self.rank = rank
         self.world_size = world_size
@@ -38,7 +47,8 @@ class ClassBalancedSampler(Sampler):
         counts = Counter(labels)
         self.weights = torch.tensor([1.0 / counts[label] for label in labels],
                                     dtype=torch.double)
-        self.num_samples = math.ceil(len(dataset) / world_size)
+        self.num_samples = math.ceil((epoch_length or len(dataset)) /
+                                     world_size)
         self.total_size = self.num_samples * world_size
 
     def __iter__(self) -> Iterator[int]:

@@ -28,9 +28,12 @@ class ClassAccuracyMetric(AccMetric):
     also averages a 0 for classes that are only predicted, which is not the
     benchmark's definition.
 
-    Besides the scalar metrics, the per-class accuracies (JSON) and the
-    confusion matrix (PNG) are written to ``out_dir``: by default the log
-    directory of the current run, inside the work dir.
+    Besides the scalar metrics, the per-class accuracies
+    (``per_class_accuracy.json``), every sample's label and class scores in
+    dataset order (``predictions.json``, for paired comparisons of models on
+    the same clips) and the confusion matrix (PNG) are written to
+    ``out_dir``: by default the log directory of the current run, inside the
+    work dir.
 
     Args:
         topk (Sequence[int]): The k of the top-k accuracies.
@@ -88,6 +91,7 @@ class ClassAccuracyMetric(AccMetric):
         if out_dir:
             names = classes or [str(i) for i in range(num_classes)]
             self._write_files(out_dir, matrix, names, present, recall)
+            self._write_predictions(out_dir, labels, scores)
         return metrics
 
     @staticmethod
@@ -95,12 +99,22 @@ class ClassAccuracyMetric(AccMetric):
         log_file = MMLogger.get_current_instance().log_file
         return osp.dirname(log_file) if log_file else None
 
+    def _file_stem(self) -> str:
+        return self.file_prefix + ('' if self.prefix == self.default_prefix
+                                   else f'{self.prefix}_')
+
+    def _write_predictions(self, out_dir: str, labels: np.ndarray,
+                           scores: np.ndarray) -> None:
+        path = osp.join(out_dir, f'{self._file_stem()}predictions.json')
+        with open(path, 'w') as f:
+            json.dump(dict(labels=labels.tolist(),
+                           scores=np.round(scores, 6).tolist()), f)
+
     def _write_files(self, out_dir: str, matrix: np.ndarray,
                      names: Sequence[str], present: np.ndarray,
                      recall: np.ndarray) -> None:
         os.makedirs(out_dir, exist_ok=True)
-        stem = self.file_prefix + ('' if self.prefix == self.default_prefix
-                                   else f'{self.prefix}_')
+        stem = self._file_stem()
         per_class = {
             names[c]: dict(accuracy=float(acc), support=int(matrix[c].sum()))
             for c, acc in zip(present, recall)

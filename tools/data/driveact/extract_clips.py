@@ -27,7 +27,7 @@ except ImportError:  # run from a checkout that is not installed
 
 from qd_plugin.datasets.clip_cache import (  # noqa: E402
     ClipCacheError, build_clip_caches, format_build_summary)
-from qd_plugin.datasets.clip_cache.extract import SUBSETS  # noqa: E402
+from qd_plugin.datasets.driveact_layout import SUBSETS  # noqa: E402
 from qd_plugin.datasets.video_check import VideoCheckError  # noqa: E402
 from qd_plugin.utils import load_config  # noqa: E402
 

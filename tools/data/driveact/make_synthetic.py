@@ -17,8 +17,9 @@ except ImportError:  # run from a checkout that is not installed
                                 '..', '..'))
 
 from qd_plugin.datasets.driveact_classes import DRIVEACT_VIEWS  # noqa: E402
-from qd_plugin.datasets.synthetic_driveact import (  # noqa: E402
-    SUBSETS, make_synthetic_driveact)
+from qd_plugin.datasets.driveact_layout import SUBSETS  # noqa: E402
+from qd_plugin.synthetic import (  # noqa: E402
+    SyntheticDataExistsError, make_synthetic_driveact)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,24 +33,35 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(
         description='Write a synthetic Drive&Act dataset (videos and '
-        'midlevel.chunks_90 split files) whose classes are motion patterns.')
+        'midlevel.chunks_90 split files): a driver performing Drive&Act '
+        'activities, defaults as in `run_flow.py --quick`.')
     parser.add_argument(
         '--out-dir',
         default='data/driveact',
         help='output folder; gets videos/ and activities_3s/ '
         '(default: %(default)s)')
-    parser.add_argument('--num-classes', type=int, default=8)
-    parser.add_argument('--num-participants', type=int, default=6)
+    parser.add_argument(
+        '--num-classes',
+        type=int,
+        default=8,
+        help='the first N activities of qd_plugin.synthetic.CLASS_ORDER '
+        '(default: %(default)s)')
+    parser.add_argument(
+        '--classes',
+        nargs='+',
+        metavar='ACTIVITY',
+        help='the activities by name, instead of --num-classes')
+    parser.add_argument('--num-participants', type=int, default=15)
     parser.add_argument('--recordings-per-participant', type=int, default=2)
     parser.add_argument(
         '--segments-per-recording',
         type=int,
         default=None,
-        help='default: enough for each class twice per participant')
-    parser.add_argument('--height', type=int, default=96)
-    parser.add_argument('--width', type=int, default=128)
+        help='default: enough for each class 20 times per participant')
+    parser.add_argument('--height', type=int, default=48)
+    parser.add_argument('--width', type=int, default=60)
     parser.add_argument('--fps', type=int, default=30)
-    parser.add_argument('--chunk-len', type=int, default=90)
+    parser.add_argument('--chunk-len', type=int, default=48)
     parser.add_argument(
         '--views',
         nargs='+',
@@ -58,6 +70,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         metavar='VIEW',
         help='camera views to render (default: inner_mirror)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=1,
+        help='processes rendering in parallel (the data does not depend on '
+        'it)')
     parser.add_argument(
         '--overwrite',
         action='store_true',
@@ -101,6 +119,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         summary = make_synthetic_driveact(
             args.out_dir,
             num_classes=args.num_classes,
+            classes=args.classes,
             num_participants=args.num_participants,
             recordings_per_participant=args.recordings_per_participant,
             segments_per_recording=args.segments_per_recording,
@@ -109,7 +128,11 @@ def main(argv: Optional[List[str]] = None) -> None:
             chunk_len=args.chunk_len,
             views=args.views,
             seed=args.seed,
-            overwrite=args.overwrite)
+            overwrite=args.overwrite,
+            workers=args.workers,
+            show_progress=True)
+    except SyntheticDataExistsError as error:
+        sys.exit(f'error: {error.holding()}; pass --overwrite to replace it')
     except (FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
     print(format_summary(summary, time.perf_counter() - start))

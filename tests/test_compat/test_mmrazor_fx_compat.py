@@ -21,11 +21,11 @@ import torch.nn as nn
 
 import qd_plugin  # noqa: F401  (applies the compat patches)
 from qd_plugin.compat import apply_patches
-from qd_plugin.compat.mmrazor import (BACKEND_CONFIG_REVERSED_PATTERNS,
-                                      BACKEND_CONFIG_UTILS_IMPORT,
-                                      BACKEND_PATTERN_CONFIG_LEGACY_SETTERS,
-                                      FUSE_FX_GRAPH_MODULE_KWARG,
-                                      FUSER_METHOD_ALIASES)
+from qd_plugin.compat.mmrazor_fx import (BACKEND_CONFIG_REVERSED_PATTERNS,
+                                         BACKEND_CONFIG_UTILS_IMPORT,
+                                         BACKEND_PATTERN_CONFIG_LEGACY_SETTERS,
+                                         FUSE_FX_GRAPH_MODULE_KWARG,
+                                         FUSER_METHOD_ALIASES)
 
 MMRAZOR_PATCHES = (FUSER_METHOD_ALIASES, BACKEND_CONFIG_UTILS_IMPORT,
                    BACKEND_PATTERN_CONFIG_LEGACY_SETTERS,

@@ -1,19 +1,22 @@
-"""Patches for MMRazor 1.0.0's quantization stack on PyTorch 2.x.
+"""Patches for MMRazor 1.0.0's FX quantization stack on PyTorch 2.x.
 
 MMRazor 1.0.0 was written against torch 1.13's FX quantization internals.
 The patches are registered in the order they must be applied:
 
-1. ``fuser_method_aliases``, ``backend_config_utils_import`` and
-   ``backend_pattern_config_legacy_setters`` touch torch only and must run
+1. ``fuser_method_aliases``, 2. ``backend_config_utils_import`` and
+   3. ``backend_pattern_config_legacy_setters`` touch torch only and must run
    before ``mmrazor.structures.quantization`` is imported, because that module
    builds every backend config at import time. They never import mmrazor.
-2. ``fuse_fx_graph_module_kwarg`` wraps torch's ``_fuse_fx``; mmrazor's
+4. ``fuse_fx_graph_module_kwarg`` wraps torch's ``_fuse_fx``; mmrazor's
    quantizers pick the wrapper up when they import it.
-3. ``backend_config_reversed_patterns`` rewrites the backend configs mmrazor
+5. ``backend_config_reversed_patterns`` rewrites the backend configs mmrazor
    built, so it imports ``mmrazor.structures.quantization`` (cheap, no models).
-4. ``qat_val_loop_split_metrics`` replaces ``QATValLoop.run``; it imports
-   ``mmrazor.engine`` (and so ``mmrazor.models``, about 0.8 s), which needs
-   the patches above.
+6. ``fixed_qparams_reset`` wraps ``MMArchitectureQuant``'s reset of the
+   quantization parameters, so it imports ``mmrazor.models.algorithms``.
+
+After patches 1-3, ``import mmrazor.models`` works
+(:func:`mmrazor_importable`); MMRazor's ONNX export patches are in
+:mod:`.mmrazor_onnx`.
 
 ``reverse_sequential_wrapper2`` is NOT torch 2.x's ``_sequential_wrapper2``:
 the torch 1.13 helper swaps the two modules. Aliasing the private one makes
@@ -27,12 +30,17 @@ import sys
 from typing import Any, Callable, Iterator, List, Tuple
 
 import torch
+import torch.nn as nn
 from torch.ao.quantization import fuser_method_mappings
 from torch.ao.quantization.backend_config import (BackendConfig,
                                                   BackendPatternConfig,
                                                   DTypeConfig, ObservationType)
 from torch.ao.quantization.backend_config.backend_config import \
     DTypeWithConstraints
+
+from torch.ao.quantization.fake_quantize import FixedQParamsFakeQuantize
+from torch.ao.quantization.observer import \
+    default_fixed_qparams_range_0to1_observer
 
 from .patch import CompatPatch, register_patch
 
@@ -308,11 +316,17 @@ def _backend_config_getter_bindings(
                 yield module, name, getattr(module, name)
 
 
+def mmrazor_importable() -> bool:
+    """Whether ``import mmrazor.models`` works now: patches 1-3 are not
+    needed (any more). Importing it before would fail and leave MMRazor's
+    placeholder modules behind."""
+    return not (_fuser_method_aliases_missing()
+                or _backend_config_utils_not_imported()
+                or _legacy_setters_missing())
+
+
 def _mmrazor_backend_configs_reversed() -> bool:
-    if (_fuser_method_aliases_missing()
-            or _backend_config_utils_not_imported()
-            or _legacy_setters_missing()):
-        # Importing mmrazor now would fail and leave its placeholder modules.
+    if not mmrazor_importable():
         return True
     package = importlib.import_module(_MMRAZOR_BACKEND_CONFIG_PACKAGE)
     built_configs_reversed = any(
@@ -346,175 +360,67 @@ BACKEND_CONFIG_REVERSED_PATTERNS = register_patch(
         detect=_mmrazor_backend_configs_reversed,
         fix=_convert_mmrazor_backend_configs))
 
+
 # ---------------------------------------------------------------------------
-# 6. QATValLoop reports its two evaluations to the hooks separately.
-# ---------------------------------------------------------------------------
-_QUANTIZATION_LOOPS = 'mmrazor.engine.runner.quantization_loops'
+# 6. fixed_qparams_reset: ``MMArchitectureQuant.__init__`` ends with
+# ``reset_observer_and_fakequant_statistics``, which sets the scale of every
+# fake-quantize to 1 and its zero point to 0 so that training recomputes them.
+# ``FixedQParamsFakeQuantize`` (the outputs of sigmoid, hardsigmoid, tanh,
+# softmax) never recomputes them: the fake-quantized model rounds every
+# sigmoid output to 0 or 1 for the whole training while the int8 model
+# converted from it uses the fixed 1/256; X3D (squeeze-excitation, Swish)
+# trains a different model than the one it deploys. The fix keeps them.
+
+_ALGORITHMS = 'mmrazor.models.algorithms'
 
 
-class _RecordingRunner:
-    """Just enough of a Runner to run ``QATValLoop.run`` once."""
-
-    class _Model:
-
-        def eval(self) -> None:
-            pass
-
-        def val_step(self, data_batch: Any) -> list:
-            return []
-
-    class _MessageHub:
-        log_scalars: dict = {}
-
-    def __init__(self) -> None:
-        self.model = self._Model()
-        self.message_hub = self._MessageHub()
-        self.after_val_epoch_metrics: List[dict] = []
-
-    def call_hook(self, fn_name: str, **kwargs: Any) -> None:
-        if fn_name == 'after_val_epoch':
-            self.after_val_epoch_metrics.append(kwargs['metrics'])
+def _reset_statistics():
+    algorithms = importlib.import_module(_ALGORITHMS)
+    return algorithms.MMArchitectureQuant.reset_observer_and_fakequant_statistics
 
 
-class _OneMetricEvaluator:
-
-    def process(self, data_samples: Any, data_batch: Any) -> None:
-        pass
-
-    def evaluate(self, size: int) -> dict:
-        return {'acc/top1': 1.0}
-
-
-class _OneBatchLoader(list):
-
-    def __init__(self) -> None:
-        super().__init__([dict(inputs=[], data_samples=[])])
-        self.dataset = [None]
-
-
-def _qat_val_loop_hook_metrics() -> List[dict]:
-    """The ``metrics`` each ``after_val_epoch`` call of QATValLoop gets."""
-    loops = importlib.import_module(_QUANTIZATION_LOOPS)
-    loop = loops.QATValLoop.__new__(loops.QATValLoop)
-    loop._runner = runner = _RecordingRunner()
-    loop.dataloader = _OneBatchLoader()
-    loop.evaluator = _OneMetricEvaluator()
-    loop.architecture = runner.model
-    loop.run()
-    return runner.after_val_epoch_metrics
-
-
-def _qat_val_loop_splits_metrics() -> bool:
-    if (_fuser_method_aliases_missing()
-            or _backend_config_utils_not_imported()
-            or _legacy_setters_missing()):
-        # Importing mmrazor.engine now would fail.
+def _fixed_qparams_reset() -> bool:
+    if not mmrazor_importable():
         return True
-    return len(_qat_val_loop_hook_metrics()) != 1
+    reset = _reset_statistics()
+    if getattr(reset, '__qd_compat__', False):
+        return False
+    holder = nn.Module()
+    holder.sigmoid_fake_quant = FixedQParamsFakeQuantize(
+        default_fixed_qparams_range_0to1_observer)
+    expected = holder.sigmoid_fake_quant.scale.clone()
+    reset(None, holder)
+    return not torch.equal(holder.sigmoid_fake_quant.scale, expected)
 
 
-def _qat_val_loop_run(self) -> dict:
-    """``QATValLoop.run`` whose hooks see one evaluation with every metric.
+def _keep_fixed_qparams() -> None:
+    algorithms = importlib.import_module(_ALGORITHMS)
+    quant = algorithms.MMArchitectureQuant
+    reset = quant.reset_observer_and_fakequant_statistics
 
-    The fake-quantized model (``qat.`` metrics) and the float architecture
-    (``original.`` metrics) are evaluated as before; ``after_val_epoch`` is
-    called once, with both sets, so that hooks keyed on a metric (e.g.
-    ``CheckpointHook(save_best='qat.acc/top1')``) find it.
-    """
-    self.runner.call_hook('before_val')
-    self.runner.call_hook('before_val_epoch')
-    self.runner.model.eval()
-    metrics = dict()
-    for prefix, model in (('qat', self.runner.model),
-                          ('original', self.architecture)):
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch, model)
-        evaluated = self.evaluator.evaluate(len(self.dataloader.dataset))
-        metrics.update(
-            {f'{prefix}.{key}': value
-             for key, value in evaluated.items()})
-    self.runner.call_hook('after_val_epoch', metrics=metrics)
-    self.runner.call_hook('after_val')
-    return metrics
+    def reset_observer_and_fakequant_statistics(self, model: nn.Module):
+        fixed = [(module, module.scale.clone(), module.zero_point.clone())
+                 for module in model.modules()
+                 if isinstance(module, FixedQParamsFakeQuantize)]
+        reset(self, model)
+        for module, scale, zero_point in fixed:
+            module.scale.data = scale
+            module.zero_point.data = zero_point
+
+    reset_observer_and_fakequant_statistics.__doc__ = reset.__doc__
+    reset_observer_and_fakequant_statistics.__qd_compat__ = True
+    reset_observer_and_fakequant_statistics.resetting_fixed_qparams = reset
+    quant.reset_observer_and_fakequant_statistics = \
+        reset_observer_and_fakequant_statistics
 
 
-def _merge_qat_val_loop_metrics() -> None:
-    loops = importlib.import_module(_QUANTIZATION_LOOPS)
-    _qat_val_loop_run.split_metrics_run = loops.QATValLoop.run
-    loops.QATValLoop.run = _qat_val_loop_run
-
-
-QAT_VAL_LOOP_SPLIT_METRICS = register_patch(
+FIXED_QPARAMS_RESET = register_patch(
     CompatPatch(
-        name='mmrazor.qat_val_loop_split_metrics',
+        name='mmrazor.fixed_qparams_reset',
         package='mmrazor',
-        defect="QATValLoop calls the after_val_epoch hooks twice, with the "
-        "'qat.' and the 'original.' metrics apart, so CheckpointHook("
-        "save_best='qat.<metric>') fails with KeyError on the second call",
-        detect=_qat_val_loop_splits_metrics,
-        fix=_merge_qat_val_loop_metrics))
-
-
-# ---------------------------------------------------------------------------
-# 4. MMRazor's fake-quantize ONNX symbolics give their outputs no type.
-# ---------------------------------------------------------------------------
-# Applied last: the reversed-patterns and QATValLoop patches above import
-# MMRazor's quantizers, which register these symbolics.
-_MMRAZOR_SYMBOLICS = 'mmrazor.models.quantizers.native_quantizer'
-_OPSET = 11  # what MMRazor registers them for
-_NAMES = ('fake_quantize_per_tensor_affine',
-          'fake_quantize_per_channel_affine')
-
-
-def _registered_symbolic(name: str):
-    """The symbolic the TorchScript exporter uses for ``aten::<name>`` at
-    MMRazor's opset, or None."""
-    try:
-        from torch.onnx._internal.torchscript_exporter import registration
-    except ImportError:  # torch < 2.9
-        from torch.onnx._internal import registration
-    group = registration.registry.get_function_group(f'aten::{name}')
-    return None if group is None else group.get(_OPSET)
-
-
-def _typed(symbolic):
-    """``symbolic`` with the output typed like its first input."""
-
-    def typed_symbolic(g, inputs, *args):
-        output = symbolic(g, inputs, *args)
-        output.setType(inputs.type())
-        return output
-
-    typed_symbolic.qd_untyped = symbolic
-    return typed_symbolic
-
-
-def _untyped_symbolics_registered() -> bool:
-    if _MMRAZOR_SYMBOLICS not in sys.modules:
-        return False  # MMRazor's quantizers not imported: nothing registered
-    module = sys.modules[_MMRAZOR_SYMBOLICS]
-    return any(
-        _registered_symbolic(name) is getattr(module, name, None)
-        for name in _NAMES)
-
-
-def _register_typed_symbolics() -> None:
-    from torch.onnx import register_custom_op_symbolic
-    module = sys.modules[_MMRAZOR_SYMBOLICS]
-    for name in _NAMES:
-        if _registered_symbolic(name) is getattr(module, name, None):
-            register_custom_op_symbolic(f'::{name}',
-                                        _typed(getattr(module, name)),
-                                        _OPSET)
-
-
-FAKE_QUANTIZE_SYMBOLIC_TYPES = register_patch(
-    CompatPatch(
-        name='mmrazor.fake_quantize_symbolic_types',
-        package='mmrazor',
-        defect="MMRazor's ONNX symbolics of fake_quantize_per_{tensor,"
-        'channel}_affine emit mmrazor::Fixed*Affine nodes with no output '
-        'type: exporting a fake-quantized model fails with `ONNX export of '
-        'convolution for kernel of unknown shape`',
-        detect=_untyped_symbolics_registered,
-        fix=_register_typed_symbolics))
+        defect='MMArchitectureQuant resets every fake-quantize to scale 1 '
+        'and zero point 0, also the FixedQParamsFakeQuantize of sigmoid/'
+        'tanh/softmax outputs, which never recompute them: QAT rounds '
+        'sigmoids to 0 or 1 while the int8 model uses the fixed 1/256',
+        detect=_fixed_qparams_reset,
+        fix=_keep_fixed_qparams))

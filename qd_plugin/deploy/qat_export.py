@@ -1,0 +1,137 @@
+"""Deploy a quantization-aware trained (QAT) recognizer as QDQ int8 ONNX,
+checked against PyTorch's int8 model.
+
+The QAT model is an MMRazor ``MMArchitectureQuant`` (``configs/qat_mbv3d*.py``,
+``configs/kd_qat_mbv3d.py``) loaded from its checkpoint. The exported graph
+takes the same input and gives the same output as the float export (class
+scores after ``average_clip``); the convolutions and the classifier run in
+int8.
+"""
+import copy
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from ..quantization import build_qat_model, observed_graph
+from .deploy_config import dynamic_axes_of, export_shape_of, onnx_file_of
+from .export_strategy import ExportStrategy
+from .parity import Parity, check_agreement, compare
+from .qdq import export_qdq_onnx
+from .runtimes import Runtime, TorchInt8Runtime, average_clip_scores
+from .sdk_files import write_sdk_files
+
+#: Default largest difference of log probabilities (or of scores, for heads
+#: not averaging probabilities) counted as int8 rounding noise between two
+#: int8 runtimes. Measured on 3D MobileNet: 0.05-0.25 between PyTorch int8,
+#: ONNX Runtime and OpenVINO (a few steps of the logits' quantization);
+#: 0.7-1.7 with shuffled or zeroed int8 weights.
+INT8_ATOL = 0.4
+
+
+def fake_quant_scores(qat_model: nn.Module,
+                      inputs: torch.Tensor) -> np.ndarray:
+    """Class scores of the fake-quantized QAT model (what training saw)."""
+    with torch.no_grad():
+        logits = observed_graph(qat_model).eval()(inputs)
+        return average_clip_scores(qat_model.architecture.cls_head, logits,
+                                   inputs.shape[0]).numpy()
+
+
+def check_int8_runtimes(qat_model: nn.Module,
+                        runtimes: Sequence[Runtime],
+                        inputs: torch.Tensor,
+                        min_agreement: float,
+                        atol: float = INT8_ATOL) -> List[Parity]:
+    """Top-1 agreement of each runtime with PyTorch's int8 model (``x86``).
+
+    Int8 kernels of different runtimes round differently, so agreement is the
+    pass criterion, tie-aware (:func:`.parity.check_agreement`): a flipped
+    top-1 counts as agreement where the reference's margin to the flipped-to
+    class is within ``2 * atol`` (at most ``parity.MAX_TIE_MARGIN``) and the
+    sample's scores are within ``atol``, both on log probabilities for heads
+    averaging probabilities, so untrained, near-uniform models pass while a
+    wrong model still fails. Each runtime gets two records:
+    against PyTorch int8 and, for information, against the fake-quant model
+    (max abs diff of the class scores).
+
+    Raises:
+        ParityError: a runtime agrees (tie-aware) on fewer than
+            ``min_agreement`` of the samples.
+    """
+    reference = TorchInt8Runtime(qat_model, inputs[:1]).run_batched(
+        inputs.numpy())
+    fake_quant = fake_quant_scores(qat_model, inputs)
+    probabilities = getattr(qat_model.architecture.cls_head,
+                            'average_clips', None) == 'prob'
+    parities = []
+    for runtime in runtimes:
+        outputs = runtime.run_batched(inputs.numpy().astype(np.float32))
+        name = f'{runtime.name} int8'
+        parity = check_agreement(name, reference, outputs, min_agreement,
+                                 atol, probabilities, 'PyTorch int8 (x86)')
+        vs_fake_quant = compare(name, fake_quant, outputs, float('inf'),
+                                probabilities, 'PyTorch fake-quant')
+        print_log(
+            f'{parity.describe_agreement()} (minimum {min_agreement:.0%}); '
+            f'vs the fake-quant model {vs_fake_quant.max_abs_diff:.3g} '
+            f'({vs_fake_quant.scale})',
+            logger='current')
+        parities += [parity, vs_fake_quant]
+    return parities
+
+
+class QATExport(ExportStrategy):
+    """A QAT model as QDQ int8 ONNX (:mod:`.qdq`); every runtime must agree
+    with PyTorch's int8 model on the top-1 class of at least
+    ``min_agreement`` of the samples, near-tie flips counting as agreement
+    (see :func:`check_int8_runtimes`).
+
+    Args:
+        min_agreement (float): Least tie-aware top-1 agreement.
+        atol (float, optional): Int8 rounding noise on the class log
+            probabilities (scores for heads not averaging probabilities).
+            Defaults to :data:`INT8_ATOL`.
+    """
+
+    name = 'QDQ int8'
+
+    def __init__(self,
+                 min_agreement: float = 0.9,
+                 atol: Optional[float] = None) -> None:
+        self.min_agreement = min_agreement
+        self.atol = INT8_ATOL if atol is None else atol
+
+    def build_model(self, deploy_cfg: Config, model_cfg: Config,
+                    checkpoint: Optional[str], device: str) -> nn.Module:
+        return build_qat_model(model_cfg, checkpoint,
+                               export_shape_of(deploy_cfg))
+
+    def export(self, deploy_cfg: Config, model: nn.Module,
+               example_inputs: torch.Tensor, work_dir: str) -> str:
+        onnx_cfg = deploy_cfg.onnx_config
+        return export_qdq_onnx(
+            model,
+            example_inputs,
+            onnx_file_of(deploy_cfg, work_dir),
+            input_names=onnx_cfg.input_names,
+            output_names=onnx_cfg.output_names,
+            dynamic_axes=dynamic_axes_of(deploy_cfg) or None)
+
+    def check(self, model: nn.Module, runtimes: Sequence[Runtime],
+              inputs: torch.Tensor) -> List[Parity]:
+        return check_int8_runtimes(model, runtimes, inputs,
+                                   self.min_agreement, self.atol)
+
+    def write_sdk_files(self, deploy_cfg: Config, model_cfg: Config,
+                        work_dir: str, checkpoint: Optional[str],
+                        device: str) -> List[str]:
+        # The SDK sees the recognizer the QAT model wraps (pipeline, classes).
+        sdk_cfg = copy.deepcopy(model_cfg)
+        sdk_cfg.model = copy.deepcopy(model_cfg.model.architecture)
+        sdk_cfg.model.pop('_scope_', None)
+        return write_sdk_files(deploy_cfg, sdk_cfg, work_dir, checkpoint,
+                               device, precision='INT8')
