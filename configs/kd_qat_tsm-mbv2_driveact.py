@@ -30,7 +30,8 @@ float_checkpoint = None
 freeze_bn_begin = 150
 disable_observer_begin = 150
 # (N, segments, C, H, W), as the float config's pipelines give them.
-input_shape = (1, 8, 3, 224, 224)
+input_shape = (1, _base_.num_segments, 3, _base_.crop_size,
+               _base_.crop_size)
 
 train_dataloader = dict(
     dataset=dict(ann_root=ann_root, data_prefix=dict(video=data_root)))

@@ -28,7 +28,8 @@ disable_observer_begin = 150
 # The shape the quantized graph is run with once when built and the int8
 # model is traced with: (N, num_clips, C, T, H, W), X3D-S's clips as the
 # float config's pipelines give them.
-input_shape = (1, 1, 3, 13, 182, 182)
+input_shape = (1, 1, 3, _base_.clip_len, _base_.crop_size,
+               _base_.crop_size)
 
 train_dataloader = dict(
     dataset=dict(ann_root=ann_root, data_prefix=dict(video=data_root)))

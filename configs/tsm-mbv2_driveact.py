@@ -17,6 +17,8 @@ ann_root = 'data/driveact/activities_3s'
 num_classes = 34
 num_segments = 8
 crop_size = 224
+# The short side the frames are resized to before cropping.
+short_side = 256
 
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
@@ -26,7 +28,7 @@ train_pipeline = [
         frame_interval=1,
         num_clips=num_segments),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
+    dict(type='Resize', scale=(-1, short_side)),
     dict(type='RandomResizedCrop', area_range=(0.3, 1.0)),
     dict(type='Resize', scale=(crop_size, crop_size), keep_ratio=False),
     dict(type='FormatShape', input_format='NCHW'),
@@ -41,7 +43,7 @@ test_pipeline = [
         num_clips=num_segments,
         test_mode=True),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
+    dict(type='Resize', scale=(-1, short_side)),
     dict(type='CenterCrop', crop_size=crop_size),
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='PackActionInputs')

@@ -18,6 +18,8 @@ num_classes = 34
 clip_len = 13
 frame_interval = 6
 crop_size = 182
+# The short side the frames are resized to before cropping.
+short_side = 208
 
 train_pipeline = [
     dict(type='DecordInit', io_backend='disk'),
@@ -26,7 +28,7 @@ train_pipeline = [
         clip_len=clip_len,
         frame_interval=frame_interval),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 208)),
+    dict(type='Resize', scale=(-1, short_side)),
     dict(type='RandomResizedCrop', area_range=(0.3, 1.0)),
     dict(type='Resize', scale=(crop_size, crop_size), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
@@ -40,7 +42,7 @@ test_pipeline = [
         frame_interval=frame_interval,
         test_mode=True),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 208)),
+    dict(type='Resize', scale=(-1, short_side)),
     dict(type='CenterCrop', crop_size=crop_size),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')

@@ -89,20 +89,43 @@ def data_batch(name: str, batch: int = 2, seed: int = 0) -> Dict:
     return dict(inputs=inputs, data_samples=samples)
 
 
+#: The residual blocks of MMAction2's ResNets and the branch whose last BN
+#: ``zero_init_residual`` zero-initializes.
+RESIDUAL_BRANCH_ENDS = {
+    'Bottleneck3d': 'conv3',
+    'BasicBlock3d': 'conv2',
+    'Bottleneck': 'conv3',
+    'BasicBlock': 'conv2',
+}
+
+
+def _residual_branch_bns(recognizer: torch.nn.Module):
+    for module in recognizer.modules():
+        end = RESIDUAL_BRANCH_ENDS.get(type(module).__name__)
+        bn = getattr(getattr(module, end, None), 'bn', None) if end else None
+        if isinstance(bn, _BatchNorm):
+            yield bn
+
+
 def trained_like(recognizer: torch.nn.Module, name: str,
                  seed: int = 0) -> torch.nn.Module:
     """Give a randomly initialized recognizer the BN state training leaves.
 
-    BN weights in [0.5, 1.5] (MMAction2 zero-initializes the last BN of
-    residual blocks, and QAT's Conv+BN fusion divides by it), statistics of
-    a few random batches; then eval mode. The QAT model shares these
-    modules, so this works on ``qat_model.architecture`` too.
+    BN weights in [0.5, 1.5], those ending a residual branch in [0.1, 0.3]
+    (MMAction2 zero-initializes them; QAT's Conv+BN fusion divides by them,
+    and at full weight a random deep ResNet is chaotic: the sum of its 16
+    residual branches amplifies int8 rounding, one step per layer, into
+    different top-1 classes), statistics of a few random batches; then eval
+    mode. The QAT model shares these modules, so this works on
+    ``qat_model.architecture`` too.
     """
     generator = torch.Generator().manual_seed(seed)
+    residual_ends = set(_residual_branch_bns(recognizer))
     for module in recognizer.modules():
         if isinstance(module, _BatchNorm):
+            low, high = (0.1, 0.3) if module in residual_ends else (0.5, 1.5)
             with torch.no_grad():
-                module.weight.uniform_(0.5, 1.5, generator=generator)
+                module.weight.uniform_(low, high, generator=generator)
                 module.bias.uniform_(-0.1, 0.1, generator=generator)
             module.reset_running_stats()
             module.momentum = None  # cumulative average
