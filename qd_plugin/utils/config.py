@@ -4,12 +4,15 @@ import inspect
 import math
 import os
 import os.path as osp
+import tempfile
 import uuid
 from typing import Any, Dict, List, Optional, Set
 
 from mmengine.config import Config
 
 from ..datasets.driveact_classes import DRIVEACT_VIEWS
+from .config_scope import CONFIG_PREFIX
+from .package_files import config_path
 
 #: Cross-validation splits of Drive&Act.
 DRIVEACT_SPLITS = (0, 1, 2)
@@ -39,8 +42,8 @@ def _assignments(source: str) -> Dict[str, ast.Assign]:
     }
 
 
-def _local_bases(path: str, source: str) -> List[str]:
-    """The ``_base_`` entries of a config file (package configs included)."""
+def _bases(source: str) -> List[str]:
+    """The ``_base_`` entries of a config file's source."""
     node = _assignments(source).get(_BASE_KEY)
     if node is None:
         return []
@@ -51,23 +54,41 @@ def _local_bases(path: str, source: str) -> List[str]:
     return [bases] if isinstance(bases, str) else list(bases)
 
 
+def _own_base_path(path: str, base: str) -> Optional[str]:
+    """The file of a ``_base_`` entry that is one of our configs: a local
+    file or a ``qd_plugin::`` package config; None for other packages'."""
+    if base.startswith(CONFIG_PREFIX):
+        return config_path(base[len(CONFIG_PREFIX):])
+    if '::' in base:
+        return None
+    return osp.join(osp.dirname(path), base)
+
+
 def assigned_variables(path: str) -> Set[str]:
-    """The top-level variables assigned by a config file and its local
-    ``_base_`` files (not those of package configs, ``'pkg::...'``)."""
+    """The top-level variables assigned by a config file and its bases,
+    local or ``qd_plugin::`` ones (not those of other packages' configs,
+    ``'mmaction::...'``)."""
     with open(path, encoding='utf-8') as f:
         source = f.read()
     names = set(_assignments(source)) - {_BASE_KEY}
-    for base in _local_bases(path, source):
-        if '::' not in base:
-            names |= assigned_variables(osp.join(osp.dirname(path), base))
+    for base in _bases(source):
+        base_path = _own_base_path(path, base)
+        if base_path is not None:
+            names |= assigned_variables(base_path)
     return names
 
 
-def _rebound_copy(path: str, variables: Dict[str, Any],
-                  created: List[str]) -> str:
+def _rebound_copy(path: str, variables: Dict[str, Any], created: List[str],
+                  in_package: bool = False) -> str:
     """A copy of the config file ``path`` whose assignments of
-    ``variables`` are re-bound, beside it (so that relative ``_base_`` paths
-    resolve), with its local bases replaced by their re-bound copies.
+    ``variables`` are re-bound, with its bases replaced by their re-bound
+    copies.
+
+    A user's file is copied beside it, so that its relative ``_base_`` paths
+    resolve. A package config (``in_package``: a ``qd_plugin::`` base or a
+    base of one) is copied into the temporary folder, as the package may be
+    read-only, with its local bases made absolute; its copy is inherited as
+    ``'qd_plugin::<absolute path>'``, which keeps the package's scope.
 
     Returns ``path`` itself when neither it nor a base assigns a variable.
     The copies written are appended to ``created``.
@@ -77,17 +98,25 @@ def _rebound_copy(path: str, variables: Dict[str, Any],
     assignments = _assignments(source)
     edits = [(assignments[name], f'{name} = {value!r}\n')
              for name, value in variables.items() if name in assignments]
-    bases = _local_bases(path, source)
-    new_bases = []
+    bases = _bases(source)
+    new_bases, rebound_bases = [], False
     for base in bases:
-        if '::' in base:
+        base_path = _own_base_path(path, base)
+        if base_path is None:
             new_bases.append(base)
             continue
-        base_path = osp.join(osp.dirname(path), base)
-        copy = _rebound_copy(base_path, variables, created)
-        new_bases.append(base if copy == base_path else osp.join(
-            osp.dirname(base), osp.basename(copy)))
-    if new_bases != bases:
+        from_package = in_package or base.startswith(CONFIG_PREFIX)
+        copy = _rebound_copy(base_path, variables, created, from_package)
+        rebound_bases |= copy != base_path
+        if base.startswith(CONFIG_PREFIX):
+            new_bases.append(base if copy == base_path else CONFIG_PREFIX +
+                             copy)
+        elif in_package:
+            new_bases.append(copy)
+        else:
+            new_bases.append(base if copy == base_path else osp.join(
+                osp.dirname(base), osp.basename(copy)))
+    if rebound_bases or (edits and in_package and new_bases != bases):
         edits.append(
             (assignments[_BASE_KEY], f'{_BASE_KEY} = {new_bases!r}\n'))
     if not edits:
@@ -95,9 +124,9 @@ def _rebound_copy(path: str, variables: Dict[str, Any],
     lines = source.splitlines(keepends=True)
     for node, text in sorted(edits, key=lambda edit: -edit[0].lineno):
         lines[node.lineno - 1:node.end_lineno] = [text]
-    rebound = osp.join(
-        osp.dirname(osp.abspath(path)),
-        f'.{uuid.uuid4().hex}_{osp.basename(path)}')
+    folder = tempfile.gettempdir() if in_package else osp.dirname(
+        osp.abspath(path))
+    rebound = osp.join(folder, f'.{uuid.uuid4().hex}_{osp.basename(path)}')
     with open(rebound, 'w', encoding='utf-8') as f:
         f.writelines(lines)
     created.append(rebound)
@@ -191,7 +220,7 @@ def load_config(path: str,
     ``--cfg-options teacher_ckpt=X`` would only change the variable, not the
     ``model.teacher_ckpt`` built from it. Here a non-dotted option that names
     a variable assigned at the top level of ``path`` or of one of its local
-    ``_base_`` files re-binds that assignment (in every file assigning it)
+    or ``qd_plugin::`` ``_base_`` files re-binds that assignment (in every file assigning it)
     before the files run, so every value derived from it follows (e.g.
     ``beta`` also changes the CE weight ``1 - beta``, ``split`` the split of
     every dataset). The other options are merged as usual. Every option

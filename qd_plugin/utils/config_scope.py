@@ -14,6 +14,7 @@ where the plugin registers them and the ``default_scope`` our configs set.
 MMEngine gives each top-level component of a package config the package's
 scope (``_scope_``), as it does for ``mmaction::`` configs.
 """
+import os.path as osp
 from typing import Optional, Tuple
 
 #: The prefix of our package configs.
@@ -24,15 +25,19 @@ CONFIG_SCOPE = 'mmaction'
 
 def resolve_package_config(cfg_path: str) -> Optional[Tuple[str, str]]:
     """``(path, scope)`` of a ``qd_plugin::<name>`` config, None for any
-    other path.
+    other path. An absolute ``<name>`` is taken as it is: the re-bound copy
+    of a package config that ``load_config`` writes.
 
     Raises:
         FileNotFoundError: no config of that name in the package.
     """
     if not cfg_path.startswith(CONFIG_PREFIX):
         return None
+    name = cfg_path[len(CONFIG_PREFIX):]
+    if osp.isabs(name):
+        return name, CONFIG_SCOPE
     from .package_files import config_path
-    return config_path(cfg_path[len(CONFIG_PREFIX):]), CONFIG_SCOPE
+    return config_path(name), CONFIG_SCOPE
 
 
 def register_config_scope() -> None:

@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 
@@ -61,6 +62,32 @@ def test_base_variables_rebind_every_dataset():
     assert cfg.split == 1 and cfg.filename.endswith('kd_mbv3d.py')
     configs = REPO_ROOT / 'configs'
     assert not [p for p in configs.rglob('.*') if p.is_file()]
+
+
+def test_variables_of_package_configs_rebind_in_a_user_config(tmp_path):
+    """A user's config that only inherits ``qd_plugin::kd_qat_mbv3d.py``:
+    ``teacher_ckpt=``, ``beta=`` and ``split=`` (assigned two bases deep in
+    the package) reach every setting derived from them, and no copy is
+    left in the user's folder, the temporary folder or the package."""
+    user = tmp_path / 'my_kd_qat.py'
+    user.write_text("_base_ = 'qd_plugin::kd_qat_mbv3d.py'\n"
+                    "custom_imports = dict(imports=['qd_plugin'])\n")
+    temp_before = set(os.listdir(tempfile.gettempdir()))
+    cfg = load_config(str(user),
+                      dict(teacher_ckpt='teacher.pth', beta=0.5, split=2))
+    assert cfg.model.teacher_ckpt == 'teacher.pth'
+    assert cfg.model.architecture.cls_head.loss_cls.loss_weight == 0.5
+    assert cfg.model.distiller.distill_losses.loss_kl.loss_weight == 0.5
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[name].dataset.split == 2, name
+    plain = load_config(str(user))
+    assert cfg.model.get('_scope_') == plain.model.get('_scope_')
+    assert plain.model.teacher_ckpt == 'work_dirs/i3d_driveact/teacher.pth'
+    assert cfg.filename == str(user)
+    assert os.listdir(tmp_path) == ['my_kd_qat.py']
+    assert not [name for name in set(os.listdir(tempfile.gettempdir())) -
+                temp_before if name.endswith('.py')]
+    assert not [p for p in (REPO_ROOT / 'configs').rglob('.*') if p.is_file()]
 
 
 @pytest.mark.parametrize('option,close', [('teacher_ckp', 'teacher_ckpt'),
