@@ -11,6 +11,8 @@ The patches are registered in the order they must be applied:
    quantizers pick the wrapper up when they import it.
 5. ``backend_config_reversed_patterns`` rewrites the backend configs mmrazor
    built, so it imports ``mmrazor.structures.quantization`` (cheap, no models).
+6. ``fixed_qparams_reset`` wraps ``MMArchitectureQuant``'s reset of the
+   quantization parameters, so it imports ``mmrazor.models.algorithms``.
 
 After patches 1-3, ``import mmrazor.models`` works
 (:func:`mmrazor_importable`); MMRazor's ONNX export patches are in
@@ -28,12 +30,17 @@ import sys
 from typing import Any, Callable, Iterator, List, Tuple
 
 import torch
+import torch.nn as nn
 from torch.ao.quantization import fuser_method_mappings
 from torch.ao.quantization.backend_config import (BackendConfig,
                                                   BackendPatternConfig,
                                                   DTypeConfig, ObservationType)
 from torch.ao.quantization.backend_config.backend_config import \
     DTypeWithConstraints
+
+from torch.ao.quantization.fake_quantize import FixedQParamsFakeQuantize
+from torch.ao.quantization.observer import \
+    default_fixed_qparams_range_0to1_observer
 
 from .patch import CompatPatch, register_patch
 
@@ -352,3 +359,68 @@ BACKEND_CONFIG_REVERSED_PATTERNS = register_patch(
         'is fused',
         detect=_mmrazor_backend_configs_reversed,
         fix=_convert_mmrazor_backend_configs))
+
+
+# ---------------------------------------------------------------------------
+# 6. fixed_qparams_reset: ``MMArchitectureQuant.__init__`` ends with
+# ``reset_observer_and_fakequant_statistics``, which sets the scale of every
+# fake-quantize to 1 and its zero point to 0 so that training recomputes them.
+# ``FixedQParamsFakeQuantize`` (the outputs of sigmoid, hardsigmoid, tanh,
+# softmax) never recomputes them: the fake-quantized model rounds every
+# sigmoid output to 0 or 1 for the whole training while the int8 model
+# converted from it uses the fixed 1/256; X3D (squeeze-excitation, Swish)
+# trains a different model than the one it deploys. The fix keeps them.
+
+_ALGORITHMS = 'mmrazor.models.algorithms'
+
+
+def _reset_statistics():
+    algorithms = importlib.import_module(_ALGORITHMS)
+    return algorithms.MMArchitectureQuant.reset_observer_and_fakequant_statistics
+
+
+def _fixed_qparams_reset() -> bool:
+    if not mmrazor_importable():
+        return True
+    reset = _reset_statistics()
+    if getattr(reset, '__qd_compat__', False):
+        return False
+    holder = nn.Module()
+    holder.sigmoid_fake_quant = FixedQParamsFakeQuantize(
+        default_fixed_qparams_range_0to1_observer)
+    expected = holder.sigmoid_fake_quant.scale.clone()
+    reset(None, holder)
+    return not torch.equal(holder.sigmoid_fake_quant.scale, expected)
+
+
+def _keep_fixed_qparams() -> None:
+    algorithms = importlib.import_module(_ALGORITHMS)
+    quant = algorithms.MMArchitectureQuant
+    reset = quant.reset_observer_and_fakequant_statistics
+
+    def reset_observer_and_fakequant_statistics(self, model: nn.Module):
+        fixed = [(module, module.scale.clone(), module.zero_point.clone())
+                 for module in model.modules()
+                 if isinstance(module, FixedQParamsFakeQuantize)]
+        reset(self, model)
+        for module, scale, zero_point in fixed:
+            module.scale.data = scale
+            module.zero_point.data = zero_point
+
+    reset_observer_and_fakequant_statistics.__doc__ = reset.__doc__
+    reset_observer_and_fakequant_statistics.__qd_compat__ = True
+    reset_observer_and_fakequant_statistics.resetting_fixed_qparams = reset
+    quant.reset_observer_and_fakequant_statistics = \
+        reset_observer_and_fakequant_statistics
+
+
+FIXED_QPARAMS_RESET = register_patch(
+    CompatPatch(
+        name='mmrazor.fixed_qparams_reset',
+        package='mmrazor',
+        defect='MMArchitectureQuant resets every fake-quantize to scale 1 '
+        'and zero point 0, also the FixedQParamsFakeQuantize of sigmoid/'
+        'tanh/softmax outputs, which never recompute them: QAT rounds '
+        'sigmoids to 0 or 1 while the int8 model uses the fixed 1/256',
+        detect=_fixed_qparams_reset,
+        fix=_keep_fixed_qparams))

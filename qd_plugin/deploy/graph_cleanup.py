@@ -21,8 +21,12 @@ from typing import Dict, Iterable, List, Optional, Set
 import numpy as np
 
 #: Ops that move values without changing them: a value on a quantization
-#: grid stays on it.
-SHAPE_OPS = ('Reshape', 'Flatten', 'Squeeze', 'Unsqueeze')
+#: grid stays on it. Not ``Flatten``, although it is one: ONNX Runtime runs
+#: its int8 Gemm only for a DequantizeLinear -> Gemm, and a pair removed
+#: across the head's Flatten (where the QAT graph re-quantizes the pooled
+#: features with the same qparams) leaves DequantizeLinear -> Flatten ->
+#: Gemm, a float Gemm with other outputs.
+SHAPE_OPS = ('Reshape', 'Squeeze', 'Unsqueeze')
 
 
 def _initializers(graph) -> Dict[str, object]:

@@ -94,6 +94,20 @@ def check_int8_runtimes(qat_model: nn.Module,
     return parities
 
 
+def build_shape(deploy_cfg: Config,
+                model_cfg: Config) -> Optional[List[int]]:
+    """The shape a QAT model is built (traced once) with for an export: the
+    deploy config's, unless it is another layout than the model config's
+    ``input_shapes`` (the 3D deploy configs' N x clips x C x T x H x W for
+    a 2D recognizer's N x segments x C x H x W): then the model config's.
+    The graph is exported at a test sample's shape either way."""
+    shape = export_shape_of(deploy_cfg)
+    own = model_cfg.model.get('input_shapes')
+    if shape is not None and own is not None and len(shape) != len(own):
+        return None
+    return shape
+
+
 class QATExport(ExportStrategy):
     """A QAT model as QDQ int8 ONNX (:mod:`.qdq`); every runtime must agree
     with PyTorch's int8 model on the top-1 class of at least
@@ -140,7 +154,7 @@ class QATExport(ExportStrategy):
     def build_model(self, deploy_cfg: Config, model_cfg: Config,
                     checkpoint: Optional[str], device: str) -> nn.Module:
         return build_qat_model(model_cfg, checkpoint,
-                               export_shape_of(deploy_cfg))
+                               build_shape(deploy_cfg, model_cfg))
 
     def export(self, deploy_cfg: Config, model: nn.Module,
                example_inputs: torch.Tensor, work_dir: str) -> str:

@@ -104,12 +104,19 @@ def deployable_graph(qat_model: nn.Module, mode: str = 'tensor') -> nn.Module:
     fake-quantized values (their fake-quantize kept, so they export as
     DequantizeLinear of int8 weights), observers are off; fake quantization
     stays on. Outputs equal the QAT model's in eval mode.
+
+    Raises:
+        UncalibratedModelError: the graph's observers never saw data, so its
+            scales are MMRazor's initial 1 (see
+            :func:`~qd_plugin.quantization.calibration.check_calibrated`).
     """
     from mmengine.model import is_model_wrapper
     from torch.ao.quantization import disable_observer, enable_fake_quant
 
     from ..quantization import observed_graph
+    from ..quantization.calibration import check_calibrated
     unwrapped = qat_model.module if is_model_wrapper(qat_model) else qat_model
+    check_calibrated(observed_graph(unwrapped, mode), mode)
     graph = copy.deepcopy(observed_graph(unwrapped, mode)).cpu().eval()
     graph.apply(disable_observer)
     graph.apply(enable_fake_quant)

@@ -20,6 +20,9 @@ from mmengine.model import is_model_wrapper
 from torch.ao.quantization import disable_observer, enable_fake_quant
 from torch.fx import GraphModule
 
+from .calibration import check_calibrated
+from .fusion import lower_shared_qparams_ops
+
 #: Name of the metadata file inside the TorchScript archive.
 META_FILE = 'meta.json'
 
@@ -80,7 +83,9 @@ def convert_to_int8(model: nn.Module,
     with ``convert_fx``: every fused Conv3d+BN3d+ReLU becomes a quantized
     ``ConvReLU3d`` with BN folded in, the classifier a quantized ``Linear``;
     the input is quantized at the start and the logits dequantized at the
-    end. The QAT model is left untouched.
+    end. Ops that only move or select elements (the shape ops of
+    :data:`~qd_plugin.quantization.fusion.SHARE_QPARAMS_OPS`) run on the
+    int8 tensors. The QAT model is left untouched.
 
     Args:
         model (nn.Module): See :func:`observed_graph`.
@@ -91,11 +96,16 @@ def convert_to_int8(model: nn.Module,
     Returns:
         GraphModule: The int8 model; called as ``model(inputs)`` with
         preprocessed clips it returns float logits.
+
+    Raises:
+        UncalibratedModelError: the graph's observers never saw data (see
+            :func:`~qd_plugin.quantization.calibration.check_calibrated`).
     """
     from torch.ao.quantization.quantize_fx import convert_fx
 
     unwrapped = model.module if is_model_wrapper(model) else model
     quantizer = getattr(unwrapped, 'quantizer', None)
+    check_calibrated(observed_graph(model, mode), mode)
     graph = copy.deepcopy(observed_graph(model, mode)).cpu().eval()
     graph.apply(enable_fake_quant)
     graph.apply(disable_observer)
@@ -105,6 +115,7 @@ def convert_to_int8(model: nn.Module,
         kwargs['backend_config'] = quantizer.backend_config
     with quantized_engine(engine):
         int8_model = convert_fx(graph, **kwargs)
+    lower_shared_qparams_ops(int8_model)
     return int8_model.eval()
 
 

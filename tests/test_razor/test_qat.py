@@ -535,9 +535,11 @@ def test_openvino_qat_model_trains():
     assert len(fused) == NUM_CONVS
     activation = tensor_graph.activation_post_process_0
     assert activation.qscheme == torch.per_tensor_symmetric
-    # OpenVINO takes float logits: no fake-quant on the output.
+    # OpenVINO takes float logits: no fake-quant on the output (the head's
+    # `logits` Identity after its classifier).
     output = next(n for n in tensor_graph.graph.nodes if n.op == 'output')
-    assert output.args[0].target == 'cls_head.fc_cls'
+    assert output.args[0].target == 'cls_head.logits'
+    assert output.args[0].args[0].target == 'cls_head.fc_cls'
 
     from mmengine.optim import OptimWrapper
     optim_wrapper = OptimWrapper(

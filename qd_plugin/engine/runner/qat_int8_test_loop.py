@@ -14,6 +14,7 @@ from mmaction.registry import LOOPS
 from ...quantization.int8 import (Int8Classifier, convert_to_int8, export_torchscript,
                    int8_meta, quantized_engine, serialized_size,
                    torchscript_bytes)
+from ...quantization.float_report import float_operations
 from ...quantization.int8_recognizer import Int8Recognizer
 
 MB = 1e6
@@ -89,8 +90,13 @@ class QATInt8TestLoop(TestLoop):
             qat_model) else qat_model
         input_shape = tuple(self.input_shape or algorithm.input_shapes)
         meta = int8_meta(algorithm, input_shape, self.engine)
-        int8_model = Int8Classifier(
-            convert_to_int8(algorithm, 'tensor', self.engine))
+        int8_graph = convert_to_int8(algorithm, 'tensor', self.engine)
+        with quantized_engine(self.engine):
+            float_ops = float_operations(int8_graph, torch.randn(input_shape))
+        self.runner.logger.info(
+            f'int8 model: {len(float_ops)} operations left in float' +
+            (': ' + ', '.join(float_ops) if float_ops else ''))
+        int8_model = Int8Classifier(int8_graph)
         traced = export_torchscript(
             int8_model, torch.randn(input_shape), engine=self.engine)
         int8_bytes = torchscript_bytes(traced, meta)

@@ -9,6 +9,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 from ...utils.checkpoint import load_checkpoint_strict
 from .strict_mm_architecture_quant import StrictMMArchitectureQuant
+from .teacher import TeacherInputs, build_teacher
 
 
 @MODELS.register_module()
@@ -17,20 +18,28 @@ class QuantDistill(StrictMMArchitectureQuant):
     also learns from a frozen float teacher's soft labels.
 
     The student is quantizer-prepared (fake-quantized) exactly as in
-    :class:`MMArchitectureQuant`; the teacher runs in float, in eval mode and
-    without gradients, on the same batch. MMRazor's distiller records the
+    :class:`StrictMMArchitectureQuant` (any MMAction2 recognizer); the
+    teacher runs in float, in eval mode and without gradients, on the same
+    batch (normalized and laid out as its own data preprocessor would, see
+    :class:`~.teacher.TeacherInputs`). MMRazor's distiller records the
     logits of both (its student recorders hook the fake-quantized ``loss``
-    graph) and computes the distillation losses. With the student's CE
-    weighted by ``1 - beta`` and ``KLDivergence(tau=T, loss_weight=beta)`` the
-    loss is ``(1 - beta) * CE + beta * T^2 * KL``. The teacher and float
-    checkpoints must fit their models (keys and shapes), or building fails.
+    graph; :class:`~qd_plugin.models.distillers.RecognizerLogitsDistiller`
+    finds them from the heads) and computes the distillation losses. With
+    the student's CE weighted by ``1 - beta`` and ``KLDivergence(tau=T,
+    loss_weight=beta)`` the loss is ``(1 - beta) * CE + beta * T^2 * KL``.
+    The teacher must classify the student's classes (an MMAction2 config
+    given as ``dict(cfg_path='mmaction::...')`` gets them, see
+    :func:`~.teacher.build_teacher`), and the teacher and float checkpoints
+    must fit their models (keys and shapes), or building fails.
 
     `Quantized Distillation <https://arxiv.org/abs/2311.05970>`_
 
     Args:
         architecture (dict | BaseModel): The float student.
         quantizer (dict): MMRazor quantizer config.
-        teacher (dict | BaseModel): The float teacher.
+        teacher (dict | BaseModel): The float teacher: a model, its config,
+            or ``dict(cfg_path='mmaction::recognition/...', pretrained=False,
+            cfg_options=None)`` (see :func:`~.teacher.build_teacher`).
         distiller (dict): MMRazor distiller config, e.g.
             ``ConfigurableDistiller`` with recorders and distill losses.
         teacher_ckpt (str, optional): Teacher weights to load.
@@ -65,14 +74,16 @@ class QuantDistill(StrictMMArchitectureQuant):
             input_shapes=input_shapes,
             init_cfg=init_cfg,
             **kwargs)
-        self.teacher = MODELS.build(teacher) if isinstance(teacher,
-                                                           dict) else teacher
+        self.teacher = build_teacher(teacher,
+                                     self.architecture.cls_head.num_classes)
         if teacher_ckpt:
             load_checkpoint_strict(self.teacher, teacher_ckpt,
                                    'teacher checkpoint')
             self.teacher._is_init = True
         self.teacher.requires_grad_(False)
         self.teacher.eval()
+        self.teacher_inputs = TeacherInputs(self.data_preprocessor,
+                                            self.teacher.data_preprocessor)
         self.distiller = MODELS.build(distiller)
         self.distiller.prepare_from_teacher(self.teacher)
         self.distiller.prepare_from_student(self.qmodels['loss'])
@@ -107,7 +118,8 @@ class QuantDistill(StrictMMArchitectureQuant):
             dict[str, torch.Tensor]: The loss components.
         """
         with self.distiller.teacher_recorders, torch.no_grad():
-            self.teacher(inputs, data_samples, mode='loss')
+            self.teacher(
+                self.teacher_inputs(inputs), data_samples, mode='loss')
         with self.distiller.student_recorders:
             student_losses = self.qmodels['loss'](inputs, data_samples, 'loss')
         losses = add_prefix(student_losses, 'student')

@@ -1,0 +1,3 @@
+from .traceable_temporal_shift import TraceableTemporalShift
+
+__all__ = ['TraceableTemporalShift']

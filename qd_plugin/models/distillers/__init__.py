@@ -1,0 +1,3 @@
+from .recognizer_logits_distiller import RecognizerLogitsDistiller
+
+__all__ = ['RecognizerLogitsDistiller']
