@@ -4,8 +4,9 @@ from typing import Any, List
 import torch
 from torch.fx import GraphModule, Interpreter, Node
 
-#: Conversions between float and int8: not computations.
-_CONVERSIONS = ('quantize_per_tensor', 'quantize_per_channel', 'dequantize')
+#: Conversions between float and int8, and a no-op: not computations.
+_CONVERSIONS = ('quantize_per_tensor', 'quantize_per_channel', 'dequantize',
+                'Identity')
 
 
 def _target_name(node: Node, model: GraphModule) -> str:
@@ -46,7 +47,8 @@ def float_operations(int8_model: GraphModule,
     The model runs once on ``example_inputs``; every module, function or
     method call with a float tensor among its inputs and a float result is
     listed, except the conversions themselves (``quantize_per_tensor``,
-    ``dequantize``). A fully int8 model of a recognizer lists nothing: its
+    ``dequantize``) and ``nn.Identity`` (e.g. a head's ``logits``, after
+    the dequantization of the logits). A fully int8 model of a recognizer lists nothing: its
     input is quantized first and only its logits are dequantized.
 
     Args:

@@ -88,9 +88,13 @@ def observe(model: nn.Module, steps: int = 3) -> nn.Module:
 
 
 def output_fake_quant(graph: torch.fx.GraphModule) -> FakeQuantizeBase:
-    """The fake-quant of a graph's output (the logits)."""
+    """The fake-quant of a graph's output (the logits, before the head's
+    ``logits`` Identity)."""
     output = next(n for n in graph.graph.nodes if n.op == 'output')
-    module = graph.get_submodule(output.args[0].target)
+    node = output.args[0]
+    if node.target == 'cls_head.logits':
+        node = node.args[0]
+    module = graph.get_submodule(node.target)
     assert isinstance(module, FakeQuantizeBase)
     return module
 
@@ -264,6 +268,29 @@ def test_every_conv_bn_relu_fused(calibrated_qat):
         assert stem.weight_fake_quant.qscheme == torch.per_channel_symmetric
         # The QAT modules train the float student's weights.
         assert stem.weight is convs['backbone.stem.conv'].weight
+
+
+def test_no_observer_after_the_heads_logits(calibrated_qat):
+    """The head's ``logits`` Identity (the distiller's recording point) gets
+    no observer of its own: the classifier's output fake-quant is the last,
+    so QAT checkpoints keep the observers of those trained before the heads
+    had that Identity."""
+    for mode, graph in calibrated_qat.qmodels.items():
+        logits = next(n for n in graph.graph.nodes
+                      if n.target == 'cls_head.logits')
+        assert isinstance(
+            graph.get_submodule(logits.args[0].target),
+            FakeQuantizeBase), mode
+        assert logits.args[0].args[0].target == 'cls_head.fc_cls', mode
+        assert not [
+            user for user in logits.users if user.op == 'call_module'
+            and isinstance(graph.get_submodule(user.target), FakeQuantizeBase)
+        ], mode
+        last_observer = max(
+            (node.target for node in graph.graph.nodes
+             if str(node.target).startswith('activation_post_process_')),
+            key=lambda name: int(name.rsplit('_', 1)[1]))
+        assert logits.args[0].target == last_observer, mode
 
 
 # --- int8 ------------------------------------------------------------------

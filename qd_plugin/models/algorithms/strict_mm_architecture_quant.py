@@ -5,6 +5,7 @@ from mmengine.model import BaseModel
 
 from mmrazor.models.algorithms import MMArchitectureQuant
 from mmrazor.registry import MODELS
+from ..heads import TraceableHeadMixin
 from ...quantization.adapters import (traceable_recognizer,
                                       with_head_skipped_methods)
 from ...quantization.fusion import video_backend_config
@@ -64,4 +65,17 @@ class StrictMMArchitectureQuant(MMArchitectureQuant):
         if not hasattr(backend_config, 'video_patterns'):
             self.quantizer.backend_config = video_backend_config(
                 backend_config)
+        self._leave_logits_unobserved(model)
         return super()._build_qmodels(model)
+
+    def _leave_logits_unobserved(self, model: BaseModel) -> None:
+        """No observer after a head's ``logits`` Identity (the distiller's
+        recording point): the fc's output observer already quantizes the
+        logits, and the graph keeps the observers of QAT checkpoints
+        trained before the heads had it."""
+        mapping = getattr(self.quantizer, 'qconfig_mapping', None)
+        if mapping is None:
+            return
+        for name, module in model.named_modules():
+            if isinstance(module, TraceableHeadMixin):
+                mapping.set_module_name(f'{name}.logits', None)
