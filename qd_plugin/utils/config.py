@@ -220,10 +220,10 @@ def load_config(path: str,
     ``--cfg-options teacher_ckpt=X`` would only change the variable, not the
     ``model.teacher_ckpt`` built from it. Here a non-dotted option that names
     a variable assigned at the top level of ``path`` or of one of its local
-    or ``qd_plugin::`` ``_base_`` files re-binds that assignment (in every file assigning it)
-    before the files run, so every value derived from it follows (e.g.
-    ``beta`` also changes the CE weight ``1 - beta``, ``split`` the split of
-    every dataset). The other options are merged as usual. Every option
+    or ``qd_plugin::`` ``_base_`` files re-binds that assignment (in every
+    file assigning it) before the files run, so every value derived from it
+    follows (e.g. ``beta`` also changes the CE weight ``1 - beta``,
+    ``split`` the split of every dataset). The other options are merged as usual. Every option
     must name (or, dotted, start with) a top-level key of the config or one
     the Runner reads.
 
