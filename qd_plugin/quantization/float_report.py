@@ -48,8 +48,9 @@ def float_operations(int8_model: GraphModule,
     method call with a float tensor among its inputs and a float result is
     listed, except the conversions themselves (``quantize_per_tensor``,
     ``dequantize``) and ``nn.Identity`` (e.g. a head's ``logits``, after
-    the dequantization of the logits). A fully int8 model of a recognizer lists nothing: its
-    input is quantized first and only its logits are dequantized.
+    the dequantization of the logits). A fully int8 model of a recognizer
+    lists nothing: its input is quantized first and only its logits are
+    dequantized.
 
     Args:
         int8_model (GraphModule): From

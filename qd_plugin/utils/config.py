@@ -223,9 +223,9 @@ def load_config(path: str,
     or ``qd_plugin::`` ``_base_`` files re-binds that assignment (in every
     file assigning it) before the files run, so every value derived from it
     follows (e.g. ``beta`` also changes the CE weight ``1 - beta``,
-    ``split`` the split of every dataset). The other options are merged as usual. Every option
-    must name (or, dotted, start with) a top-level key of the config or one
-    the Runner reads.
+    ``split`` the split of every dataset). The other options are merged as
+    usual. Every option must name (or, dotted, start with) a top-level key
+    of the config or one the Runner reads.
 
     Args:
         path (str): The config file.
