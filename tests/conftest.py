@@ -21,6 +21,14 @@ FIXTURES = Path(__file__).resolve().parent / 'data'
 HEADER = DRIVEACT_CSV_COLUMNS
 
 
+def x86_qat_qconfig() -> Dict:
+    """The QAT qconfig of ``configs/_base_/quantization/qat_x86.py``:
+    per-channel symmetric int8 weights, affine uint8 activations."""
+    from mmengine.config import Config
+    path = REPO_ROOT / 'configs' / '_base_' / 'quantization' / 'qat_x86.py'
+    return Config.fromfile(str(path)).qat_global_qconfig.to_dict()
+
+
 def write_video(path: Path, num_frames: int, size=(24, 32)) -> None:
     """Write an mp4v video whose frame i is a flat grey of level 4 * i."""
     path = Path(path)

@@ -94,7 +94,21 @@ def predict_scores(model: torch.nn.Module,
 TORCH_INT8_ENGINES = ('x86', 'fbgemm')
 
 
-class TorchInt8Runtime(Runtime):
+class _ScriptedClassifierRuntime(Runtime):
+    """A TorchScript ``clips -> logits`` module (``self.module``) run with
+    its quantized engine (``self.engine``); the head's ``average_clip``
+    (``self.head``) turns the logits into class scores."""
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        from ..quantization import quantized_engine
+        clips = torch.from_numpy(inputs)
+        with quantized_engine(self.engine), torch.no_grad():
+            logits = self.module(clips)
+            return average_clip_scores(self.head, logits,
+                                       clips.shape[0]).numpy()
+
+
+class TorchInt8Runtime(_ScriptedClassifierRuntime):
     """PyTorch's int8 model of a QAT recognizer (``convert_fx``, traced to
     frozen TorchScript as ``QATInt8TestLoop`` saves it) on one quantized
     engine, giving class scores like the exported graphs.
@@ -125,16 +139,8 @@ class TorchInt8Runtime(Runtime):
     def size_mb(self) -> float:
         return self._size / 1e6
 
-    def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        from ..quantization import quantized_engine
-        clips = torch.from_numpy(inputs)
-        with quantized_engine(self.engine), torch.no_grad():
-            logits = self.module(clips)
-            return average_clip_scores(self.head, logits,
-                                       clips.shape[0]).numpy()
 
-
-class TorchScriptRuntime(Runtime):
+class TorchScriptRuntime(_ScriptedClassifierRuntime):
     """A saved TorchScript classifier, e.g. the int8 model ``tools/test.py``
     saves (``<work_dir>/int8_model.pt``): preprocessed clips (N, num_clips,
     C, T, H, W) in, logits (N * num_clips, num_classes) out; the head's
@@ -157,14 +163,6 @@ class TorchScriptRuntime(Runtime):
         self.head = head
         self.engine = engine
         self.files = [path]
-
-    def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        from ..quantization import quantized_engine
-        clips = torch.from_numpy(inputs)
-        with quantized_engine(self.engine), torch.no_grad():
-            logits = self.module(clips)
-            return average_clip_scores(self.head, logits,
-                                       clips.shape[0]).numpy()
 
 
 class OnnxRuntime(Runtime):

@@ -20,6 +20,7 @@ import torch.ao.nn.quantized as nnq
 import torch.nn as nn
 
 import qd_plugin  # noqa: F401  (applies the compat patches)
+from conftest import x86_qat_qconfig
 from qd_plugin.compat import apply_patches
 from qd_plugin.compat.mmrazor_fx import (BACKEND_CONFIG_REVERSED_PATTERNS,
                                          BACKEND_CONFIG_UTILS_IMPORT,
@@ -32,18 +33,7 @@ MMRAZOR_PATCHES = (FUSER_METHOD_ALIASES, BACKEND_CONFIG_UTILS_IMPORT,
                    FUSE_FX_GRAPH_MODULE_KWARG,
                    BACKEND_CONFIG_REVERSED_PATTERNS)
 
-# Per-channel symmetric int8 weights, affine uint8 activations: what the
-# x86 (fbgemm/onednn) int8 kernels take. Observers/fake-quants as in mmrazor's
-# configs/quantization/qat/base/qat_openvino_resnet18_10e_8xb32_in1k.py.
-X86_QAT_QCONFIG = dict(
-    w_observer=dict(type='mmrazor.PerChannelMinMaxObserver'),
-    a_observer=dict(type='mmrazor.MovingAverageMinMaxObserver'),
-    w_fake_quant=dict(type='mmrazor.FakeQuantize'),
-    a_fake_quant=dict(type='mmrazor.FakeQuantize'),
-    w_qscheme=dict(
-        qdtype='qint8', bit=8, is_symmetry=True, is_symmetric_range=True),
-    a_qscheme=dict(qdtype='quint8', bit=8, is_symmetry=False),
-)
+X86_QAT_QCONFIG = x86_qat_qconfig()
 
 # Stand-ins for the torch-side patches, so the subprocess gets as far as
 # mmrazor's backend configs without qd_plugin.

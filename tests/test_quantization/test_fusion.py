@@ -12,20 +12,14 @@ from mmrazor.registry import MODELS
 from torch.ao.quantization import disable_observer
 from torch.ao.quantization.quantize_fx import convert_fx
 
+from conftest import x86_qat_qconfig
 from qd_plugin.quantization.float_report import float_operations
 from qd_plugin.quantization.fusion import (ConvBnReLU62d, QATConvBnReLU62d,
                                            QATConvBnReLU63d,
                                            lower_shared_qparams_ops,
                                            video_backend_config)
 
-QCONFIG = dict(
-    w_observer=dict(type='mmrazor.PerChannelMinMaxObserver'),
-    a_observer=dict(type='mmrazor.MovingAverageMinMaxObserver'),
-    w_fake_quant=dict(type='mmrazor.FakeQuantize'),
-    a_fake_quant=dict(type='mmrazor.FakeQuantize'),
-    w_qscheme=dict(
-        qdtype='qint8', bit=8, is_symmetry=True, is_symmetric_range=True),
-    a_qscheme=dict(qdtype='quint8', bit=8, is_symmetry=False))
+QCONFIG = x86_qat_qconfig()
 
 
 def quantizer(video_patterns: bool = True):

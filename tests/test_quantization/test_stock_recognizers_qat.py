@@ -24,6 +24,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from stock_models import (STOCK_MODELS, clips, data_batch, input_shape,
                           stock_model_cfg, trained_like)
 
+from conftest import x86_qat_qconfig
 from qd_plugin.deploy.parity import check_agreement
 from qd_plugin.deploy.qdq import export_qdq_onnx
 from qd_plugin.deploy.runtimes import average_clip_scores
@@ -32,15 +33,7 @@ from qd_plugin.models.recognizers import TraceableRecognizerMixin
 from qd_plugin.quantization import convert_to_int8, quantized_engine
 from qd_plugin.quantization.float_report import float_operations
 
-# Per-channel symmetric int8 weights, affine uint8 activations (x86).
-QCONFIG = dict(
-    w_observer=dict(type='mmrazor.PerChannelMinMaxObserver'),
-    a_observer=dict(type='mmrazor.MovingAverageMinMaxObserver'),
-    w_fake_quant=dict(type='mmrazor.FakeQuantize'),
-    a_fake_quant=dict(type='mmrazor.FakeQuantize'),
-    w_qscheme=dict(
-        qdtype='qint8', bit=8, is_symmetry=True, is_symmetric_range=True),
-    a_qscheme=dict(qdtype='quint8', bit=8, is_symmetry=False))
+QCONFIG = x86_qat_qconfig()
 
 #: The operations each int8 model leaves in float. The test fails if one
 #: grows: a new float island is a regression (or needs a pattern).
